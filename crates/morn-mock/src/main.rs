@@ -1,0 +1,2 @@
+//! morn-mock binary
+fn main() {}

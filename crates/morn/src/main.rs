@@ -1,0 +1,2 @@
+//! morn binary
+fn main() {}
