@@ -1,0 +1,385 @@
+//! `POST /v1/chat/completions`: request parsing into a `Prompt`, and the
+//! `chat.completion` / `chat.completion.chunk` renderings.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+use super::{bad_request, check_auth, fault};
+use crate::directives::{self, Directives};
+use crate::model::{self, Answer, Finish, OutputFormat, Prompt, ToolChoice, ToolSpec};
+use crate::routes::{effective, now_secs};
+use crate::sse::{self, Pacing, data_event};
+use crate::text::{self, hash64};
+use crate::{AppState, faults};
+
+const BROKEN: &[u8] = b"data: {\"id\":\"chatcmpl-broken\",\"choices\":[{\"delta\":\n\n";
+const MAX_N: u64 = 128;
+
+/// Request fields that shape the response rather than the answer.
+struct Params {
+    model: String,
+    stream: bool,
+    include_usage: bool,
+    n: u64,
+}
+
+type Invalid = (String, Option<&'static str>, Option<&'static str>);
+
+fn invalid(msg: impl Into<String>, param: &'static str, code: &'static str) -> Invalid {
+    (msg.into(), Some(param), Some(code))
+}
+
+pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let hdr = match directives::from_headers(&headers) {
+        Ok(h) => h,
+        Err(e) => return bad_request(&e, None, None),
+    };
+    if let Err(r) = check_auth(&headers) {
+        return r;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return bad_request(
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+            None,
+            None,
+        );
+    };
+    let mut prompt = Prompt::new(hash64(&body));
+    let params = match parse(&v, &mut prompt) {
+        Ok(p) => p,
+        Err((msg, param, code)) => return bad_request(&msg, param, code),
+    };
+    if let Some(e) = &prompt.found.error {
+        return bad_request(e, Some("messages"), None);
+    }
+    let (d, key) = effective(&state, &prompt.found, hdr);
+    if let Some(f) = faults::before_response(&state, &d, &key).await {
+        return fault(f);
+    }
+    let answers: Vec<Answer> = (0..params.n).map(|i| model::generate(&prompt, &d, i)).collect();
+    let id = format!("chatcmpl-{}", text::hex(state.next_id()));
+    let usage = usage(&prompt, &answers, &d);
+    if params.stream {
+        let events = stream_events(&id, &params, &answers, &d, usage);
+        sse::stream_response(events, Pacing::from_directives(&d), BROKEN)
+    } else {
+        let body = completion(&id, &params, &answers, usage);
+        sse::json_response(body.to_string().into_bytes(), &d)
+    }
+}
+
+fn parse(v: &Value, p: &mut Prompt) -> Result<Params, Invalid> {
+    let Some(obj) = v.as_object() else {
+        return Err(("Invalid type for request body: expected an object.".into(), None, None));
+    };
+    let model = match obj.get("model").and_then(Value::as_str) {
+        Some(m) => m.to_string(),
+        None => return Err(("you must provide a model parameter".into(), None, None)),
+    };
+    let Some(messages) = obj.get("messages") else {
+        return Err(invalid("Missing required parameter: 'messages'.", "messages", "missing_required_parameter"));
+    };
+    let messages = messages.as_array().filter(|m| !m.is_empty()).ok_or_else(|| {
+        invalid("Invalid 'messages': empty array. Expected an array with minimum length 1.", "messages", "empty_array")
+    })?;
+    for (i, m) in messages.iter().enumerate() {
+        parse_message(m, i, p)?;
+    }
+    parse_tools(obj, p)?;
+    p.stop = match obj.get("stop") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(String::from).collect(),
+        _ => Vec::new(),
+    };
+    p.max_tokens = obj
+        .get("max_completion_tokens")
+        .and_then(Value::as_u64)
+        .or_else(|| obj.get("max_tokens").and_then(Value::as_u64));
+    p.format = parse_format(obj.get("response_format"))?;
+    let stream = obj.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let stream_options = obj.get("stream_options").filter(|s| !s.is_null());
+    if stream_options.is_some() && !stream {
+        return Err(invalid(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            "stream_options",
+            "invalid_value",
+        ));
+    }
+    let include_usage = stream_options
+        .and_then(|s| s.get("include_usage"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let n = obj.get("n").and_then(Value::as_u64).unwrap_or(1);
+    if n == 0 || n > MAX_N {
+        return Err(invalid(format!("{n} is not a valid value for 'n'."), "n", "invalid_value"));
+    }
+    Ok(Params { model, stream, include_usage, n })
+}
+
+fn parse_message(m: &Value, i: usize, p: &mut Prompt) -> Result<(), Invalid> {
+    let role = m.get("role").and_then(Value::as_str).unwrap_or("");
+    let content = m.get("content");
+    match role {
+        "user" | "system" | "developer" => {
+            p.begin_message(role == "user");
+            visit_content(content, p, role == "user");
+        }
+        "assistant" => {
+            p.begin_message(false);
+            if let Some(t) = content.and_then(Value::as_str) {
+                p.other_text(t);
+            }
+            for call in m.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+                p.other_text(&call.to_string());
+            }
+        }
+        "tool" | "function" => {
+            p.begin_message(false);
+            p.tool_result(&content_text(content));
+        }
+        other => {
+            return Err((
+                format!("Invalid value: '{other}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'."),
+                Some(param_role(i)),
+                Some("invalid_value"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Error params must be `'static`; the index is rarely beyond a few.
+fn param_role(i: usize) -> &'static str {
+    match i {
+        0 => "messages.[0].role",
+        1 => "messages.[1].role",
+        2 => "messages.[2].role",
+        _ => "messages",
+    }
+}
+
+fn visit_content(content: Option<&Value>, p: &mut Prompt, echo: bool) {
+    match content {
+        Some(Value::String(s)) => p.user_text(s, echo),
+        Some(Value::Array(parts)) => {
+            for part in parts {
+                match part.get("type").and_then(Value::as_str) {
+                    Some("text") => p.user_text(part.get("text").and_then(Value::as_str).unwrap_or(""), echo),
+                    Some("image_url") => p.image(),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn content_text(content: Option<&Value>) -> String {
+    match content {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|x| x.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+fn parse_tools(obj: &Map<String, Value>, p: &mut Prompt) -> Result<(), Invalid> {
+    if let Some(tools) = obj.get("tools").and_then(Value::as_array) {
+        p.tool_definitions(&Value::Array(tools.clone()));
+        for t in tools {
+            let f = t.get("function");
+            let Some(name) = f.and_then(|f| f.get("name")).and_then(Value::as_str) else {
+                return Err(invalid("Missing required parameter: 'tools[0].function.name'.", "tools", "missing_required_parameter"));
+            };
+            let schema = f.and_then(|f| f.get("parameters")).cloned().unwrap_or_else(|| json!({}));
+            p.tools.push(ToolSpec { name: name.to_string(), schema });
+        }
+    }
+    p.tool_choice = match obj.get("tool_choice") {
+        None | Some(Value::Null) => ToolChoice::Auto,
+        Some(_) if p.tools.is_empty() => {
+            return Err(invalid(
+                "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+                "tool_choice",
+                "invalid_value",
+            ));
+        }
+        Some(Value::String(s)) => match s.as_str() {
+            "none" => ToolChoice::None,
+            "required" => ToolChoice::Any,
+            _ => ToolChoice::Auto,
+        },
+        Some(v) => match v.pointer("/function/name").and_then(Value::as_str) {
+            Some(name) => ToolChoice::Named(name.to_string()),
+            None => ToolChoice::Auto,
+        },
+    };
+    Ok(())
+}
+
+fn parse_format(rf: Option<&Value>) -> Result<OutputFormat, Invalid> {
+    let Some(rf) = rf.filter(|v| !v.is_null()) else {
+        return Ok(OutputFormat::Text);
+    };
+    match rf.get("type").and_then(Value::as_str) {
+        Some("text") => Ok(OutputFormat::Text),
+        Some("json_object") => Ok(OutputFormat::JsonObject),
+        Some("json_schema") => match rf.pointer("/json_schema/schema") {
+            Some(s) => Ok(OutputFormat::JsonSchema(s.clone())),
+            None => Err(invalid(
+                "Missing required parameter: 'response_format.json_schema'.",
+                "response_format.json_schema",
+                "missing_required_parameter",
+            )),
+        },
+        _ => Err(invalid(
+            "Invalid value: 'response_format.type'. Supported values are: 'text', 'json_object' and 'json_schema'.",
+            "response_format.type",
+            "invalid_value",
+        )),
+    }
+}
+
+fn finish_reason(f: &Finish) -> &'static str {
+    match f {
+        Finish::Stop | Finish::StopSequence(_) => "stop",
+        Finish::Length => "length",
+        Finish::ToolCalls => "tool_calls",
+    }
+}
+
+/// OpenAI semantics: prompt_tokens includes cached tokens, completion_tokens
+/// includes reasoning tokens.
+fn usage(p: &Prompt, answers: &[Answer], d: &Directives) -> Value {
+    let cached = d.cached_tokens.unwrap_or(0);
+    let reasoning = d.reasoning_tokens.unwrap_or(0);
+    let prompt_tokens = p.input_tokens + cached;
+    let completion = answers.iter().map(|a| a.output_tokens).sum::<u64>() + reasoning;
+    json!({
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion,
+        "total_tokens": prompt_tokens + completion,
+        "prompt_tokens_details": { "cached_tokens": cached, "audio_tokens": 0 },
+        "completion_tokens_details": {
+            "reasoning_tokens": reasoning,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0
+        }
+    })
+}
+
+fn tool_calls_json(state_ids: &[String], a: &Answer) -> Value {
+    let calls: Vec<Value> = a
+        .tool_calls
+        .iter()
+        .zip(state_ids)
+        .map(|(c, id)| json!({ "id": id, "type": "function", "function": { "name": c.name, "arguments": c.arguments } }))
+        .collect();
+    Value::Array(calls)
+}
+
+/// Tool call ids derive from the completion id so they are unique per response.
+fn call_ids(id: &str, choice: usize, a: &Answer) -> Vec<String> {
+    let base = hash64(id.as_bytes()) ^ ((choice as u64) << 32);
+    (0..a.tool_calls.len())
+        .map(|j| format!("call_{}", text::hex(text::mix(base.wrapping_add(j as u64)))))
+        .collect()
+}
+
+fn completion(id: &str, params: &Params, answers: &[Answer], usage: Value) -> Value {
+    let choices: Vec<Value> = answers
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let text = a.text();
+            let mut message = json!({
+                "role": "assistant",
+                "content": if text.is_empty() { Value::Null } else { Value::String(text) },
+                "refusal": null,
+                "annotations": []
+            });
+            if !a.tool_calls.is_empty() {
+                message["tool_calls"] = tool_calls_json(&call_ids(id, i, a), a);
+            }
+            json!({ "index": i, "message": message, "logprobs": null, "finish_reason": finish_reason(&a.finish) })
+        })
+        .collect();
+    json!({
+        "id": id,
+        "object": "chat.completion",
+        "created": now_secs(),
+        "model": params.model,
+        "choices": choices,
+        "usage": usage,
+        "service_tier": "default",
+        "system_fingerprint": "fp_morn_mock"
+    })
+}
+
+struct ChunkWriter<'a> {
+    id: &'a str,
+    model: &'a str,
+    created: u64,
+    include_usage: bool,
+    events: Vec<Bytes>,
+}
+
+impl ChunkWriter<'_> {
+    fn push(&mut self, index: usize, delta: Value, finish: Option<&str>) {
+        let choice = json!({ "index": index, "delta": delta, "logprobs": null, "finish_reason": finish });
+        self.push_raw(Value::Array(vec![choice]), Value::Null);
+    }
+
+    fn push_raw(&mut self, choices: Value, usage: Value) {
+        let mut chunk = json!({
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "service_tier": "default",
+            "system_fingerprint": "fp_morn_mock",
+            "choices": choices
+        });
+        if self.include_usage {
+            chunk["usage"] = usage;
+        }
+        self.events.push(data_event(&chunk));
+    }
+}
+
+fn stream_events(id: &str, params: &Params, answers: &[Answer], d: &Directives, usage: Value) -> Vec<Bytes> {
+    let mut w = ChunkWriter {
+        id,
+        model: &params.model,
+        created: now_secs(),
+        include_usage: params.include_usage,
+        events: Vec::with_capacity(32),
+    };
+    for (i, a) in answers.iter().enumerate() {
+        let first_content = if a.tool_calls.is_empty() || !a.tokens.is_empty() { json!("") } else { Value::Null };
+        w.push(i, json!({ "role": "assistant", "content": first_content, "refusal": null }), None);
+        for delta in a.deltas(d) {
+            w.push(i, json!({ "content": delta }), None);
+        }
+        for (j, (call, call_id)) in a.tool_calls.iter().zip(call_ids(id, i, a)).enumerate() {
+            let head = json!({ "index": j, "id": call_id, "type": "function", "function": { "name": call.name, "arguments": "" } });
+            w.push(i, json!({ "tool_calls": [head] }), None);
+            for frag in text::piece_tokens(&call.arguments) {
+                w.push(i, json!({ "tool_calls": [{ "index": j, "function": { "arguments": frag } }] }), None);
+            }
+        }
+        w.push(i, json!({}), Some(finish_reason(&a.finish)));
+    }
+    if params.include_usage {
+        w.push_raw(json!([]), usage);
+    }
+    w.events.push(Bytes::from_static(b"data: [DONE]\n\n"));
+    w.events
+}

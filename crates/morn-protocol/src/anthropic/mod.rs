@@ -1,0 +1,1 @@
+//! anthropic protocol (being written).

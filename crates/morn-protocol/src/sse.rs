@@ -1,0 +1,185 @@
+//! A small incremental Server-Sent Events parser and writer.
+//!
+//! Upstream bodies arrive in arbitrary byte chunks; `SseParser::push` takes each chunk
+//! and returns the events completed so far. It follows the WHATWG rules that matter to
+//! LLM APIs: `\n`, `\r\n` and `\r` line endings, multi-line `data`, comment lines,
+//! `event` names, and a trailing event without its blank line discarded (a stream cut
+//! mid-event is incomplete, not a shorter event).
+
+use bytes::{Bytes, BytesMut};
+
+/// One dispatched event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SseEvent {
+    /// The `event:` field, when present.
+    pub event: Option<String>,
+    /// The `data:` lines joined with `\n`.
+    pub data: String,
+}
+
+/// Incremental parser state.
+#[derive(Debug, Default)]
+pub struct SseParser {
+    buf: BytesMut,
+    event: Option<String>,
+    data: String,
+    has_data: bool,
+    /// A `\r` ended the last chunk: a following `\n` belongs to the same line ending.
+    pending_cr: bool,
+}
+
+impl SseParser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds bytes; returns every event completed by them. Invalid UTF-8 in a line is
+    /// replaced rather than failing, so one bad byte cannot wedge a stream; the JSON
+    /// decoder then reports the event as malformed.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        let mut rest = chunk;
+        if self.pending_cr {
+            self.pending_cr = false;
+            if rest.first() == Some(&b'\n') {
+                rest = &rest[1..];
+            }
+        }
+        self.buf.extend_from_slice(rest);
+        loop {
+            let Some(pos) = self.buf.iter().position(|b| *b == b'\n' || *b == b'\r') else {
+                break;
+            };
+            let line = self.buf.split_to(pos);
+            let terminator = self.buf.split_to(1);
+            if terminator[0] == b'\r' {
+                match self.buf.first() {
+                    Some(b'\n') => {
+                        let _ = self.buf.split_to(1);
+                    }
+                    Some(_) => {}
+                    None => self.pending_cr = true,
+                }
+            }
+            self.line(&line, &mut out);
+        }
+        out
+    }
+
+    /// Whether bytes of an unfinished event are buffered (used to tell a clean end of
+    /// stream from a cut one).
+    pub fn has_partial(&self) -> bool {
+        !self.buf.is_empty() || self.has_data || self.event.is_some()
+    }
+
+    fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+        if line.is_empty() {
+            if self.has_data {
+                out.push(SseEvent {
+                    event: self.event.take(),
+                    data: std::mem::take(&mut self.data),
+                });
+            }
+            self.event = None;
+            self.has_data = false;
+            return;
+        }
+        if line[0] == b':' {
+            return;
+        }
+        let text = String::from_utf8_lossy(line);
+        let (field, value) = match text.find(':') {
+            Some(i) => {
+                let v = &text[i + 1..];
+                (&text[..i], v.strip_prefix(' ').unwrap_or(v))
+            }
+            None => (&*text, ""),
+        };
+        match field {
+            "data" => {
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+                self.has_data = true;
+            }
+            "event" => self.event = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+}
+
+/// Appends `data: <json>\n\n` to `out`.
+pub fn write_data(out: &mut Vec<u8>, data: &[u8]) {
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\n\n");
+}
+
+/// Appends `event: <name>\ndata: <json>\n\n` to `out`.
+pub fn write_event(out: &mut Vec<u8>, event: &str, data: &[u8]) {
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(event.as_bytes());
+    out.extend_from_slice(b"\n");
+    write_data(out, data);
+}
+
+/// Convenience for tests and one-shot bodies: parses a complete SSE body.
+pub fn parse_all(body: &[u8]) -> Vec<SseEvent> {
+    let mut parser = SseParser::new();
+    parser.push(body)
+}
+
+/// Bytes of a finished SSE body, for callers that want `Bytes`.
+pub fn into_bytes(out: Vec<u8>) -> Bytes {
+    Bytes::from(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_events_split_across_chunks_and_line_endings() {
+        let body = b"event: a\r\ndata: {\"x\":1}\r\n\r\n: comment\ndata: one\ndata: two\n\ndata: [DONE]\r\r";
+        for split in 0..body.len() {
+            let mut p = SseParser::new();
+            let mut events = p.push(&body[..split]);
+            events.extend(p.push(&body[split..]));
+            assert_eq!(
+                events,
+                vec![
+                    SseEvent { event: Some("a".into()), data: "{\"x\":1}".into() },
+                    SseEvent { event: None, data: "one\ntwo".into() },
+                    SseEvent { event: None, data: "[DONE]".into() },
+                ],
+                "split at {split}"
+            );
+            assert!(!p.has_partial());
+        }
+    }
+
+    #[test]
+    fn an_unterminated_event_is_not_dispatched() {
+        let mut p = SseParser::new();
+        assert!(p.push(b"data: {\"partial\":").is_empty());
+        assert!(p.has_partial());
+        let mut p = SseParser::new();
+        assert!(p.push(b"data: complete\n").is_empty());
+        assert!(p.has_partial());
+    }
+
+    #[test]
+    fn writer_round_trips() {
+        let mut out = Vec::new();
+        write_event(&mut out, "ping", b"{}");
+        write_data(&mut out, b"[DONE]");
+        assert_eq!(
+            parse_all(&out),
+            vec![
+                SseEvent { event: Some("ping".into()), data: "{}".into() },
+                SseEvent { event: None, data: "[DONE]".into() },
+            ]
+        );
+    }
+}
