@@ -1,1 +1,16 @@
-//! morn-server
+//! The HTTP edge: axum routers for `/v1` (OpenAI- and Anthropic-compatible), health
+//! probes, request ids and authentication, and the server loop with graceful shutdown.
+
+mod auth;
+mod body;
+mod dialect;
+mod handlers;
+mod request_id;
+mod routes;
+mod serve;
+mod state;
+mod stream;
+
+pub use routes::router;
+pub use serve::{ServeOptions, serve};
+pub use state::{AppState, AuthSettings};

@@ -1,0 +1,275 @@
+//! One configured upstream and the HTTP calls made to it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use morn_protocol::{
+    ApiError, ChatRequest, ChatResponse, EmbeddingInput, EmbeddingRequest, EmbeddingResponse,
+    ErrorKind, StreamDecoder, anthropic, gemini, openai,
+};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+
+use crate::kind::{chat_url, embeddings_url};
+use crate::stream::EventStream;
+use crate::{ProviderKind, Secret};
+
+/// What it takes to build a [`Provider`].
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    /// The name used in config and logs.
+    pub name: String,
+    pub kind: ProviderKind,
+    /// Base URL without a trailing slash (see `ProviderKind::default_base_url`).
+    pub base_url: String,
+    pub api_key: Option<Secret>,
+    /// Extra headers sent on every call (OpenRouter's `HTTP-Referer`, an org id, ...).
+    pub headers: Vec<(String, String)>,
+    pub connect_timeout: Duration,
+    /// Upper bound on a whole call, streams included.
+    pub request_timeout: Duration,
+}
+
+/// A ready-to-call upstream. Cheap to share behind an `Arc`; the HTTP client inside
+/// pools connections.
+#[derive(Debug)]
+pub struct Provider {
+    settings: ProviderSettings,
+    http: reqwest::Client,
+    headers: HeaderMap,
+}
+
+impl Provider {
+    /// Builds the client. Fails on header names or values that are not valid HTTP.
+    pub fn new(settings: ProviderSettings) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(1024)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+        let headers = build_headers(&settings)?;
+        Ok(Self {
+            settings,
+            http,
+            headers,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    pub fn kind(&self) -> ProviderKind {
+        self.settings.kind
+    }
+
+    /// A non-streamed chat call.
+    pub async fn chat(
+        &self,
+        req: &ChatRequest,
+        upstream_model: &str,
+    ) -> Result<ChatResponse, ApiError> {
+        let body = encode_chat(self.kind(), req, upstream_model)?;
+        let url = chat_url(self.kind(), &self.settings.base_url, upstream_model, false);
+        let bytes = self.post(&url, body).await?;
+        let mut resp = match self.kind() {
+            ProviderKind::OpenAi => openai::decode_chat_response(&bytes),
+            ProviderKind::Anthropic => anthropic::decode_messages_response(&bytes),
+            ProviderKind::Gemini => gemini::decode_generate_response(&bytes),
+        }
+        .inspect_err(|e| self.log_bad_body(e))?;
+        if resp.created == 0 {
+            resp.created = unix_now();
+        }
+        Ok(resp)
+    }
+
+    /// A streamed chat call. Returns once the upstream has produced its first event, so
+    /// a failure before any output is still an ordinary error the caller can answer
+    /// with a status code (or fail over from).
+    pub async fn chat_stream(
+        &self,
+        req: &ChatRequest,
+        upstream_model: &str,
+    ) -> Result<EventStream, ApiError> {
+        let body = encode_chat(self.kind(), req, upstream_model)?;
+        let url = chat_url(self.kind(), &self.settings.base_url, upstream_model, true);
+        let response = self.send(&url, body).await?;
+        let decoder: Box<dyn StreamDecoder> = match self.kind() {
+            ProviderKind::OpenAi => Box::new(openai::ChatStreamDecoder::new()),
+            ProviderKind::Anthropic => Box::new(anthropic::MessagesStreamDecoder::new()),
+            ProviderKind::Gemini => Box::new(gemini::GenerateStreamDecoder::new()),
+        };
+        let mut stream = EventStream::new(response, decoder, self.settings.name.clone());
+        stream.prime().await?;
+        Ok(stream)
+    }
+
+    /// An embeddings call.
+    pub async fn embed(
+        &self,
+        req: &EmbeddingRequest,
+        upstream_model: &str,
+    ) -> Result<EmbeddingResponse, ApiError> {
+        let Some(url) = embeddings_url(self.kind(), &self.settings.base_url, upstream_model) else {
+            return Err(ApiError::invalid(
+                "model",
+                "This model's provider does not offer embeddings.",
+            )
+            .with_code("embeddings_not_supported"));
+        };
+        let body = match self.kind() {
+            ProviderKind::Gemini => gemini::encode_embed_request(req, upstream_model)?,
+            _ => openai::encode_embedding_request(req, upstream_model)?,
+        };
+        let bytes = self.post(&url, body).await?;
+        let decoded = match self.kind() {
+            ProviderKind::Gemini => {
+                let texts: Vec<String> = req
+                    .input
+                    .iter()
+                    .map(|i| match i {
+                        EmbeddingInput::Text(t) => t.clone(),
+                        EmbeddingInput::Tokens(_) => String::new(),
+                    })
+                    .collect();
+                gemini::decode_embed_response(&bytes, &texts)
+            }
+            _ => openai::decode_embedding_response(&bytes),
+        };
+        decoded.inspect_err(|e| self.log_bad_body(e))
+    }
+
+    /// POSTs and returns the body of a successful answer.
+    async fn post(&self, url: &str, body: Vec<u8>) -> Result<Bytes, ApiError> {
+        let response = self.send(url, body).await?;
+        response.bytes().await.map_err(|e| self.transport_error(&e))
+    }
+
+    /// POSTs and returns the response once its status is known to be a success;
+    /// an error status is read and decoded in the provider's error format.
+    async fn send(&self, url: &str, body: Vec<u8>) -> Result<reqwest::Response, ApiError> {
+        let response = self
+            .http
+            .post(url)
+            .headers(self.headers.clone())
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(response);
+        }
+        let retry_after = retry_after_seconds(response.headers());
+        let body = response.bytes().await.unwrap_or_default();
+        let err = match self.kind() {
+            ProviderKind::OpenAi => openai::decode_error(status, &body, retry_after),
+            ProviderKind::Anthropic => anthropic::decode_error(status, &body, retry_after),
+            ProviderKind::Gemini => gemini::decode_error(status, &body, retry_after),
+        };
+        tracing::warn!(provider = %self.settings.name, status, code = %err.code, "upstream returned an error");
+        Err(err)
+    }
+
+    fn transport_error(&self, e: &reqwest::Error) -> ApiError {
+        tracing::warn!(provider = %self.settings.name, error = %e, "upstream transport error");
+        transport_error(e)
+    }
+
+    fn log_bad_body(&self, e: &ApiError) {
+        tracing::warn!(provider = %self.settings.name, error = %e.message, "upstream body could not be decoded");
+    }
+}
+
+/// Maps a reqwest failure to what the caller sees: timeouts are 504, everything else
+/// (refused connection, reset, TLS) is 502. The message never carries the URL or error
+/// chain, which may include internal addresses.
+pub(crate) fn transport_error(e: &reqwest::Error) -> ApiError {
+    if e.is_timeout() {
+        ApiError::new(
+            ErrorKind::GatewayTimeout,
+            "The upstream provider did not answer in time.",
+        )
+    } else if e.is_connect() {
+        ApiError::new(
+            ErrorKind::BadGateway,
+            "The upstream provider could not be reached.",
+        )
+        .with_code("upstream_unreachable")
+    } else {
+        ApiError::new(
+            ErrorKind::BadGateway,
+            "The connection to the upstream provider failed.",
+        )
+        .with_code("upstream_connection_failed")
+    }
+}
+
+fn encode_chat(
+    kind: ProviderKind,
+    req: &ChatRequest,
+    upstream_model: &str,
+) -> Result<Vec<u8>, ApiError> {
+    match kind {
+        ProviderKind::OpenAi => openai::encode_chat_request(req, upstream_model),
+        ProviderKind::Anthropic => anthropic::encode_messages_request(req, upstream_model),
+        ProviderKind::Gemini => gemini::encode_generate_request(req),
+    }
+}
+
+fn build_headers(settings: &ProviderSettings) -> Result<HeaderMap, String> {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(key) = &settings.api_key {
+        let (name, value) = match settings.kind {
+            ProviderKind::OpenAi => ("authorization", format!("Bearer {}", key.expose())),
+            ProviderKind::Anthropic => ("x-api-key", key.expose().to_owned()),
+            ProviderKind::Gemini => ("x-goog-api-key", key.expose().to_owned()),
+        };
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            format!(
+                "provider {}: the API key is not a valid header value",
+                settings.name
+            )
+        })?;
+        value.set_sensitive(true);
+        headers.insert(HeaderName::from_static(name), value);
+    }
+    if settings.kind == ProviderKind::Anthropic {
+        headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+    }
+    for (name, value) in &settings.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("provider {}: invalid header name {name:?}", settings.name))?;
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            format!(
+                "provider {}: invalid value for header {name}",
+                settings.name
+            )
+        })?;
+        headers.insert(name, value);
+    }
+    Ok(headers)
+}
+
+/// `Retry-After` in seconds; HTTP-date values are ignored (no provider sends them).
+fn retry_after_seconds(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get("retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .map(|s| s.ceil().max(0.0) as u64)
+}
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,123 @@
+//! A streamed upstream answer as canonical events.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use morn_protocol::{ApiError, SseParser, StreamDecoder, StreamEvent};
+
+/// Canonical events decoded from an upstream SSE body.
+///
+/// The body is pulled on demand (no background task, no extra buffering beyond one
+/// upstream chunk), so backpressure from a slow client reaches the upstream. A body
+/// that ends before the upstream's end marker, fails mid-way, or carries an event Morn
+/// cannot parse yields one final `StreamEvent::Error`: a cut stream is never reported
+/// as a clean finish.
+pub struct EventStream {
+    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    parser: SseParser,
+    decoder: Box<dyn StreamDecoder>,
+    pending: VecDeque<StreamEvent>,
+    done: bool,
+    provider: String,
+}
+
+impl EventStream {
+    pub(crate) fn new(
+        response: reqwest::Response,
+        decoder: Box<dyn StreamDecoder>,
+        provider: String,
+    ) -> Self {
+        Self {
+            body: response.bytes_stream().boxed(),
+            parser: SseParser::new(),
+            decoder,
+            pending: VecDeque::new(),
+            done: false,
+            provider,
+        }
+    }
+
+    /// Reads until the first canonical event is buffered. An error before any output
+    /// is returned as `Err`, so the caller can still answer with an HTTP error status.
+    pub(crate) async fn prime(&mut self) -> Result<(), ApiError> {
+        while self.pending.is_empty() && !self.done {
+            self.fill().await;
+        }
+        match self.pending.front() {
+            Some(StreamEvent::Error(err)) => Err(err.clone()),
+            Some(_) => Ok(()),
+            None => Err(ApiError::stream_interrupted()),
+        }
+    }
+
+    /// The next canonical event, or `None` after the last one.
+    pub async fn next(&mut self) -> Option<StreamEvent> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            if self.done {
+                return None;
+            }
+            self.fill().await;
+        }
+    }
+
+    /// Pulls one upstream chunk and decodes it into `pending`.
+    async fn fill(&mut self) {
+        match self.body.next().await {
+            Some(Ok(chunk)) => {
+                let mut out = Vec::new();
+                for event in self.parser.push(&chunk) {
+                    if let Err(err) = self.decoder.decode(&event, &mut out) {
+                        tracing::warn!(provider = %self.provider, error = %err.message, "malformed upstream stream event");
+                        out.push(StreamEvent::Error(err));
+                        break;
+                    }
+                }
+                self.absorb(out);
+            }
+            Some(Err(e)) => {
+                tracing::warn!(provider = %self.provider, error = %e, "upstream stream failed");
+                let err = if e.is_timeout() {
+                    crate::client::transport_error(&e)
+                } else {
+                    ApiError::stream_interrupted()
+                };
+                self.fail(err);
+            }
+            None => {
+                self.done = true;
+                if !self.decoder.is_complete() {
+                    tracing::warn!(provider = %self.provider, "upstream stream ended before its end marker");
+                    self.pending
+                        .push_back(StreamEvent::Error(ApiError::stream_interrupted()));
+                }
+            }
+        }
+    }
+
+    /// Queues decoded events; an error event ends the stream.
+    fn absorb(&mut self, events: Vec<StreamEvent>) {
+        for event in events {
+            let is_error = matches!(event, StreamEvent::Error(_));
+            self.pending.push_back(event);
+            if is_error {
+                self.done = true;
+                return;
+            }
+        }
+        // Once the upstream's end marker is seen the answer is complete; anything after
+        // it (an OpenAI server keeping the connection open) is not waited for.
+        if self.decoder.is_complete() {
+            self.done = true;
+        }
+    }
+
+    fn fail(&mut self, err: ApiError) {
+        self.pending.push_back(StreamEvent::Error(err));
+        self.done = true;
+    }
+}

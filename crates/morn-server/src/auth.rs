@@ -1,0 +1,82 @@
+//! Bearer-key authentication for `/v1`: `Authorization: Bearer <key>` (OpenAI style) or
+//! `x-api-key: <key>` (Anthropic style). Failures are answered in the caller's dialect.
+
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::Response;
+use morn_protocol::{ApiError, ErrorKind};
+
+use crate::dialect::Dialect;
+use crate::state::AppState;
+
+/// Middleware: lets the request through when it carries the master key.
+pub async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let presented = presented_key(request.headers());
+    let Some(key) = presented else {
+        let dialect = Dialect::detect(request.uri().path(), request.headers());
+        return dialect.error(
+            &ApiError::new(
+                ErrorKind::Authentication,
+                "Missing API key. Send it as `Authorization: Bearer <key>` or `x-api-key: <key>`.",
+            )
+            .with_code("missing_api_key"),
+        );
+    };
+    if !constant_time_eq(key.as_bytes(), state.auth.master_key.expose().as_bytes()) {
+        let dialect = Dialect::detect(request.uri().path(), request.headers());
+        return dialect.error(&ApiError::new(
+            ErrorKind::Authentication,
+            "Invalid API key.",
+        ));
+    }
+    next.run(request).await
+}
+
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        let value = value.trim();
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))?;
+        return Some(token.trim()).filter(|t| !t.is_empty());
+    }
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// Compares without an early exit, so timing does not reveal how much of a key matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn reads_bearer_or_x_api_key() {
+        let mut h = HeaderMap::new();
+        assert_eq!(presented_key(&h), None);
+        h.insert("x-api-key", HeaderValue::from_static("k1"));
+        assert_eq!(presented_key(&h), Some("k1"));
+        h.insert("authorization", HeaderValue::from_static("Bearer k2"));
+        assert_eq!(presented_key(&h), Some("k2"));
+        h.insert("authorization", HeaderValue::from_static("Basic abc"));
+        assert_eq!(presented_key(&h), None);
+    }
+
+    #[test]
+    fn compares_keys_exactly() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}

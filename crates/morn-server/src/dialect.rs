@@ -1,0 +1,61 @@
+//! Which protocol a caller speaks, so every error reaches it in its own shape.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use morn_protocol::{ApiError, anthropic, openai};
+
+/// The error shape a caller expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    OpenAi,
+    Anthropic,
+}
+
+impl Dialect {
+    /// `/v1/messages` is Anthropic's; other routes answer in Anthropic's shape when the
+    /// client sends `anthropic-version` (the Anthropic SDKs always do), else OpenAI's.
+    pub fn detect(path: &str, headers: &HeaderMap) -> Self {
+        if path.starts_with("/v1/messages") || headers.contains_key("anthropic-version") {
+            Self::Anthropic
+        } else {
+            Self::OpenAi
+        }
+    }
+
+    /// Renders an error as a full HTTP response in this dialect.
+    pub fn error(self, err: &ApiError) -> Response {
+        let body = match self {
+            Self::OpenAi => openai::render_error(err),
+            Self::Anthropic => anthropic::render_error(err),
+        };
+        let status =
+            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(seconds) = err.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if err.status() >= 500 {
+            tracing::warn!(status = err.status(), code = %err.code, "request failed");
+        } else {
+            tracing::info!(status = err.status(), code = %err.code, "request rejected");
+        }
+        response
+    }
+}
+
+/// A JSON body with status 200.
+pub fn json_response(body: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,43 @@
+//! Anthropic-compatible endpoint: `POST /v1/messages`.
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::Response;
+use morn_protocol::{ApiError, anthropic};
+
+use crate::body::read_limited;
+use crate::dialect::{Dialect, json_response};
+use crate::state::AppState;
+use crate::stream::sse_response;
+
+/// `POST /v1/messages`.
+pub async fn messages(
+    State(state): State<AppState>,
+    Extension(span): Extension<tracing::Span>,
+    body: Body,
+) -> Response {
+    handle(state, span, body)
+        .await
+        .unwrap_or_else(|err| Dialect::Anthropic.error(&err))
+}
+
+async fn handle(state: AppState, span: tracing::Span, body: Body) -> Result<Response, ApiError> {
+    let bytes = read_limited(body, state.max_body_bytes).await?;
+    let req = anthropic::parse_messages_request(&bytes)?;
+    tracing::debug!(model = %req.model, stream = req.stream, "messages");
+    if req.stream {
+        let stream = state.gateway.chat_stream(&req).await?;
+        return Ok(sse_response(
+            stream,
+            Box::new(anthropic::MessagesStreamEncoder::new()),
+            span,
+        ));
+    }
+    let (resp, provider) = state.gateway.chat(&req).await?;
+    let mut response = json_response(anthropic::render_messages_response(&resp));
+    if let Ok(value) = provider.parse() {
+        response.headers_mut().insert("x-morn-provider", value);
+    }
+    Ok(response)
+}

@@ -1,0 +1,5 @@
+//! Route handlers, one module per surface.
+
+pub mod anthropic;
+pub mod health;
+pub mod openai;

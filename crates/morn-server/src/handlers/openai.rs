@@ -1,0 +1,94 @@
+//! OpenAI-compatible endpoints: chat completions, embeddings, models.
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use morn_protocol::{ApiError, ErrorKind, openai};
+
+use crate::body::read_limited;
+use crate::dialect::{Dialect, json_response};
+use crate::state::AppState;
+use crate::stream::sse_response;
+
+/// `POST /v1/chat/completions`.
+pub async fn chat_completions(
+    State(state): State<AppState>,
+    Extension(span): Extension<tracing::Span>,
+    body: Body,
+) -> Response {
+    chat(state, span, body)
+        .await
+        .unwrap_or_else(|err| Dialect::OpenAi.error(&err))
+}
+
+async fn chat(state: AppState, span: tracing::Span, body: Body) -> Result<Response, ApiError> {
+    let bytes = read_limited(body, state.max_body_bytes).await?;
+    let req = openai::parse_chat_request(&bytes)?;
+    tracing::debug!(model = %req.model, stream = req.stream, "chat completion");
+    if req.stream {
+        let stream = state.gateway.chat_stream(&req).await?;
+        let encoder = Box::new(openai::ChatStreamEncoder::new(
+            req.include_usage,
+            unix_now(),
+        ));
+        return Ok(sse_response(stream, encoder, span));
+    }
+    let (resp, provider) = state.gateway.chat(&req).await?;
+    let mut response = json_response(openai::render_chat_response(&resp));
+    if let Ok(value) = provider.parse() {
+        response.headers_mut().insert("x-morn-provider", value);
+    }
+    Ok(response)
+}
+
+/// `POST /v1/embeddings`.
+pub async fn embeddings(State(state): State<AppState>, body: Body) -> Response {
+    let result = async {
+        let bytes = read_limited(body, state.max_body_bytes).await?;
+        let req = openai::parse_embedding_request(&bytes)?;
+        let resp = state.gateway.embed(&req).await?;
+        Ok::<_, ApiError>(json_response(openai::render_embedding_response(
+            &resp,
+            req.encoding_format,
+        )))
+    }
+    .await;
+    result.unwrap_or_else(|err| Dialect::OpenAi.error(&err))
+}
+
+/// `GET /v1/models`, in Anthropic's shape for Anthropic clients.
+pub async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let models = state.gateway.models();
+    match Dialect::detect("/v1/models", &headers) {
+        Dialect::Anthropic => json_response(morn_protocol::anthropic::render_model_list(&models)),
+        Dialect::OpenAi => json_response(openai::render_model_list(&models)),
+    }
+}
+
+/// `GET /v1/models/{id}`.
+pub async fn get_model(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    match state.gateway.model(&id) {
+        Some(model) => json_response(openai::render_model(&model)),
+        None => Dialect::detect("/v1/models", &headers).error(
+            &ApiError::new(
+                ErrorKind::NotFound,
+                format!("The model `{id}` does not exist."),
+            )
+            .with_code("model_not_found")
+            .with_param("model"),
+        ),
+    }
+}
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,47 @@
+//! The route table: every path Morn serves and the handler behind it.
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware;
+use axum::response::Response;
+use axum::routing::{get, post};
+use morn_protocol::{ApiError, ErrorKind};
+
+use crate::dialect::Dialect;
+use crate::handlers::{anthropic, health, openai};
+use crate::state::AppState;
+use crate::{auth, request_id};
+
+/// Builds the application router.
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/chat/completions", post(openai::chat_completions))
+        .route("/embeddings", post(openai::embeddings))
+        .route("/models", get(openai::list_models))
+        .route("/models/{id}", get(openai::get_model))
+        .route("/messages", post(anthropic::messages))
+        .fallback(unknown_route)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest("/v1", v1)
+        .fallback(unknown_route)
+        .layer(middleware::from_fn(request_id::assign))
+        .with_state(state)
+}
+
+/// Unknown paths and methods: 404 in the caller's dialect.
+async fn unknown_route(request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    Dialect::detect(&path, request.headers()).error(
+        &ApiError::new(
+            ErrorKind::NotFound,
+            format!("Unknown route: {} {path}", request.method()),
+        )
+        .with_code("unknown_route"),
+    )
+}

@@ -1,0 +1,27 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use morn_gateway::Gateway;
+use morn_providers::Secret;
+use morn_store::SqliteStore;
+
+/// Everything handlers need. Cheap to clone: a bundle of `Arc`s.
+#[derive(Clone)]
+pub struct AppState {
+    /// Model resolution and upstream calls.
+    pub gateway: Arc<Gateway>,
+    /// The record store (readiness checks today; tenants, keys and usage later).
+    pub store: SqliteStore,
+    /// Who may call the API.
+    pub auth: Arc<AuthSettings>,
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    pub max_body_bytes: usize,
+}
+
+/// Authentication settings.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// The admin key accepted on every endpoint (`MORN_MASTER_KEY`).
+    pub master_key: Secret,
+}

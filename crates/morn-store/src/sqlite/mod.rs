@@ -1,0 +1,136 @@
+//! The embedded SQLite store.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::StoreError;
+use crate::migrate::SQLITE;
+
+/// A SQLite database file (`morn.db`) inside the data directory.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `<data_dir>/morn.db` and applies pending migrations.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let file = data_dir.join("morn.db");
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(&file)
+            .create_if_missing(true)
+            // WAL lets readers run beside the single writer; NORMAL sync is durable
+            // across process crashes (the WAL is fsynced at checkpoints).
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies migrations not yet recorded. Each runs in its own transaction, so a
+    /// failing one leaves the schema at the previous version.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS morn_migrations (
+                version INTEGER PRIMARY KEY NOT NULL,
+                name TEXT NOT NULL,
+                applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+            )",
+        )
+        .execute(&self.pool)
+        .await?;
+        let applied: Vec<i64> = sqlx::query("SELECT version FROM morn_migrations")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| row.get::<i64, _>(0))
+            .collect();
+        let mut newly = Vec::new();
+        for migration in SQLITE.iter().filter(|m| !applied.contains(&m.version)) {
+            let fail = |source| StoreError::Migration {
+                version: migration.version,
+                source,
+            };
+            let mut tx = self.pool.begin().await.map_err(fail)?;
+            sqlx::raw_sql(migration.sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+            sqlx::query("INSERT INTO morn_migrations (version, name) VALUES (?, ?)")
+                .bind(migration.version)
+                .bind(migration.name)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+            tx.commit().await.map_err(fail)?;
+            tracing::info!(
+                version = migration.version,
+                name = migration.name,
+                "applied migration"
+            );
+            newly.push(migration.version);
+        }
+        Ok(newly)
+    }
+
+    /// The highest applied migration.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM morn_migrations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.get::<i64, _>(0))
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool, letting in-flight queries finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn opens_migrates_once_and_reopens() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|source| StoreError::DataDir {
+            path: "tmp".into(),
+            source,
+        })?;
+        let store = SqliteStore::open(dir.path()).await?;
+        assert_eq!(store.schema_version().await?, SQLITE.len() as i64);
+        assert!(
+            store.migrate().await?.is_empty(),
+            "a second run applies nothing"
+        );
+        store.ping().await?;
+        store.close().await;
+        let again = SqliteStore::open(dir.path()).await?;
+        assert_eq!(again.schema_version().await?, SQLITE.len() as i64);
+        assert!(dir.path().join("morn.db").exists());
+        Ok(())
+    }
+}

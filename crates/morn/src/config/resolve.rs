@@ -1,0 +1,180 @@
+//! Semantic checks and secret resolution: a loaded [`Config`] becomes [`Settings`], or
+//! every problem found is reported.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use morn_providers::{ProviderSettings, Secret};
+
+use super::load::{Locator, Problem};
+use super::schema::{Config, LogFormat, SecretRef};
+
+/// Validated runtime settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub shutdown_grace: Duration,
+    pub max_body_bytes: usize,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub master_key: Option<Secret>,
+    pub providers: Vec<ProviderSettings>,
+    pub models: Vec<ModelSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelSettings {
+    pub name: String,
+    pub provider: String,
+    pub upstream_model: String,
+}
+
+/// Checks `config` and resolves environment references through `lookup`.
+pub fn resolve(
+    config: &Config,
+    locator: &Locator,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let listen = config.server.listen.parse::<SocketAddr>().map_err(|_| {
+        problems.push(locator.problem(
+            "server.listen",
+            format!(
+                "`{}` is not an address like 127.0.0.1:8080",
+                config.server.listen
+            ),
+        ));
+    });
+    if config.server.max_body_bytes < 1024 {
+        problems.push(locator.problem("server.max_body_bytes", "must be at least 1024"));
+    }
+    if tracing_subscriber::EnvFilter::try_new(&config.log.level).is_err() {
+        problems.push(locator.problem(
+            "log.level",
+            format!("`{}` is not a valid log filter", config.log.level),
+        ));
+    }
+    let master_key = config
+        .master_key
+        .as_ref()
+        .and_then(|s| secret(s, "master_key", locator, lookup, &mut problems));
+    let mut providers = Vec::new();
+    for (name, p) in &config.providers {
+        let key = format!("providers.{name}");
+        let base_url = p
+            .base_url
+            .clone()
+            .unwrap_or_else(|| p.kind.default_base_url().to_owned());
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            problems.push(locator.problem(
+                format!("{key}.base_url"),
+                "must start with http:// or https://",
+            ));
+        }
+        if p.timeout_secs == 0 || p.connect_timeout_secs == 0 {
+            problems.push(locator.problem(key.clone(), "timeouts must be at least 1 second"));
+        }
+        let api_key = p
+            .api_key
+            .as_ref()
+            .and_then(|s| secret(s, &format!("{key}.api_key"), locator, lookup, &mut problems));
+        for header in p.headers.keys() {
+            if http_header_name_invalid(header) {
+                problems.push(locator.problem(
+                    format!("{key}.headers"),
+                    format!("`{header}` is not a valid header name"),
+                ));
+            }
+        }
+        providers.push(ProviderSettings {
+            name: name.clone(),
+            kind: p.kind,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key,
+            headers: p
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            connect_timeout: Duration::from_secs(p.connect_timeout_secs),
+            request_timeout: Duration::from_secs(p.timeout_secs),
+        });
+    }
+    let mut models = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, m) in config.models.iter().enumerate() {
+        let key = format!("models[{i}]");
+        if m.name.trim().is_empty() {
+            problems.push(locator.problem(format!("{key}.name"), "must not be empty"));
+        } else if !seen.insert(m.name.clone()) {
+            problems.push(locator.problem(
+                format!("{key}.name"),
+                format!("model `{}` is defined twice", m.name),
+            ));
+        }
+        if !config.providers.contains_key(&m.provider) {
+            problems.push(locator.problem(
+                format!("{key}.provider"),
+                format!("no provider named `{}` in [providers]", m.provider),
+            ));
+        }
+        models.push(ModelSettings {
+            name: m.name.clone(),
+            provider: m.provider.clone(),
+            upstream_model: m.upstream_model.clone().unwrap_or_else(|| m.name.clone()),
+        });
+    }
+    let Ok(listen) = listen else {
+        return Err(problems);
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Settings {
+        listen,
+        data_dir: config.server.data_dir.clone(),
+        shutdown_grace: Duration::from_secs(config.server.shutdown_grace_secs),
+        max_body_bytes: config.server.max_body_bytes,
+        log_format: config.log.format,
+        log_level: config.log.level.clone(),
+        master_key,
+        providers,
+        models,
+    })
+}
+
+fn secret(
+    reference: &SecretRef,
+    key: &str,
+    locator: &Locator,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<Secret> {
+    match reference {
+        SecretRef::Literal(value) if value.is_empty() => {
+            problems.push(locator.problem(key, "must not be empty"));
+            None
+        }
+        SecretRef::Literal(value) => Some(Secret::new(value.clone())),
+        SecretRef::Number(n) => Some(Secret::new(n.to_string())),
+        SecretRef::Env { env } => match lookup(env).filter(|v| !v.is_empty()) {
+            Some(value) => Some(Secret::new(value)),
+            None => {
+                // Names the variable, never a value.
+                problems
+                    .push(locator.problem(key, format!("environment variable `{env}` is not set")));
+                None
+            }
+        },
+    }
+}
+
+fn http_header_name_invalid(name: &str) -> bool {
+    name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b))
+}
