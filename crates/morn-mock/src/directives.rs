@@ -31,6 +31,8 @@ pub struct Directives {
     pub reasoning_tokens: Option<u64>,
     pub fail_first: Option<u64>,
     pub error_message: Option<String>,
+    /// Free text that only makes the `fail_first` key unique (e.g. a test name).
+    pub key: Option<String>,
 }
 
 macro_rules! overlay_fields {
@@ -69,7 +71,8 @@ impl Directives {
             cache_write_tokens,
             reasoning_tokens,
             fail_first,
-            error_message
+            error_message,
+            key
         );
     }
 }
@@ -200,6 +203,16 @@ mod tests {
         h.insert("x-mock-ttfb-ms", axum::http::HeaderValue::from_static("50"));
         h.insert("x-mock-hang", axum::http::HeaderValue::from_static("1"));
         let d = from_headers(&h);
-        assert!(matches!(d, Ok(HeaderDirectives { directives: Directives { ttfb_ms: Some(50), hang: Some(true), .. }, .. })));
+        assert!(matches!(
+            d,
+            Ok(HeaderDirectives {
+                directives: Directives {
+                    ttfb_ms: Some(50),
+                    hang: Some(true),
+                    ..
+                },
+                ..
+            })
+        ));
     }
 }

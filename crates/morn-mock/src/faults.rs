@@ -51,16 +51,21 @@ pub async fn before_response(state: &Shared, d: &Directives, key: &str) -> Optio
     if status.is_success() {
         return None;
     }
-    let retry_after = matches!(status.as_u16(), 429 | 503 | 529).then(|| d.retry_after.unwrap_or(1));
-    Some(Fault { status, message: d.error_message.clone(), retry_after })
+    let retry_after =
+        matches!(status.as_u16(), 429 | 503 | 529).then(|| d.retry_after.unwrap_or(1));
+    Some(Fault {
+        status,
+        message: d.error_message.clone(),
+        retry_after,
+    })
 }
 
 /// Adds `retry-after` (seconds) when the fault carries one.
 pub fn with_retry_after(mut r: Response, retry_after: Option<u64>) -> Response {
-    if let Some(secs) = retry_after {
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            r.headers_mut().insert("retry-after", v);
-        }
+    if let Some(secs) = retry_after
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        r.headers_mut().insert("retry-after", v);
     }
     r
 }

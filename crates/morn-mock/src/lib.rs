@@ -6,6 +6,11 @@
 //! behaves like the real upstreams. Per-request directives (`#mock{...}` in a
 //! message or `x-mock-*` headers) inject latency and faults; see README.md.
 
+#![expect(
+    clippy::result_large_err,
+    reason = "helpers return ready-made provider error responses; only failed requests build them"
+)]
+
 mod anthropic;
 mod directives;
 mod embed;

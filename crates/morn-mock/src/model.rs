@@ -167,18 +167,25 @@ impl Answer {
 pub fn generate(p: &Prompt, d: &Directives, variant: u64) -> Answer {
     let mut words = Words::new(text::mix(p.seed ^ variant.wrapping_mul(0x9e37)));
     if let Some(calls) = tool_calls(p, d, &mut words) {
-        let output_tokens = calls
+        let output_tokens: u64 = calls
             .iter()
             .map(|c| text::piece_tokens(&c.arguments).len() as u64 + 3)
             .sum();
         let tokens = if p.tool_choice == ToolChoice::Auto {
             // Unforced calls come with a short preamble, as real models write.
-            ["I ", "will ", "call ", "a ", "tool."].map(String::from).to_vec()
+            ["I ", "will ", "call ", "a ", "tool."]
+                .map(String::from)
+                .to_vec()
         } else {
             Vec::new()
         };
         let output_tokens = output_tokens + tokens.len() as u64;
-        return Answer { tokens, tool_calls: calls, finish: Finish::ToolCalls, output_tokens };
+        return Answer {
+            tokens,
+            tool_calls: calls,
+            finish: Finish::ToolCalls,
+            output_tokens,
+        };
     }
     let mut tokens = prose(p, d, &mut words);
     match &p.format {
@@ -204,7 +211,12 @@ pub fn generate(p: &Prompt, d: &Directives, variant: u64) -> Answer {
         }
     }
     let output_tokens = tokens.len() as u64;
-    Answer { tokens, tool_calls: Vec::new(), finish, output_tokens }
+    Answer {
+        tokens,
+        tool_calls: Vec::new(),
+        finish,
+        output_tokens,
+    }
 }
 
 /// "You said: <echo>." (or "Tool result: <echo>.") followed by filler words.
@@ -230,7 +242,9 @@ fn prose(p: &Prompt, d: &Directives, words: &mut Words) -> Vec<String> {
     if let Some(last) = tokens.last_mut() {
         last.insert(last.len() - 1, '.');
     }
-    let total = d.words.unwrap_or_else(|| DEFAULT_WORDS.max(tokens.len() + 4));
+    let total = d
+        .words
+        .unwrap_or_else(|| DEFAULT_WORDS.max(tokens.len() + 4));
     tokens.truncate(total);
     while tokens.len() < total {
         tokens.push(format!("{} ", words.next_word()));
@@ -257,9 +271,16 @@ fn tool_calls(p: &Prompt, d: &Directives, words: &mut Words) -> Option<Vec<ToolC
             };
             let (name, args) = match tool {
                 Some(t) => (t.name.clone(), schema::instance(&t.schema, words)),
-                None => (p.tools.first().map(|t| t.name.clone()).unwrap_or_default(), json!({})),
+                None => (
+                    p.tools.first().map(|t| t.name.clone()).unwrap_or_default(),
+                    json!({}),
+                ),
             };
-            ToolCall { name, arguments: args.to_string(), args }
+            ToolCall {
+                name,
+                arguments: args.to_string(),
+                args,
+            }
         })
         .collect();
     Some(calls)

@@ -2,7 +2,7 @@
 //! merging defaults, message directives and header directives.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -19,16 +19,31 @@ const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// All provider surfaces on one router.
 pub fn router(opts: MockOptions) -> Router {
-    let state: AppState = Arc::new(Shared { opts, ..Shared::default() });
+    // Seeded from the clock so ids differ between runs of the simulator.
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let state: AppState = Arc::new(Shared {
+        opts,
+        id_counter: AtomicU64::new(seed),
+        ..Shared::default()
+    });
     Router::new()
         .route("/v1/chat/completions", post(openai::chat::handle))
         .route("/v1/embeddings", post(openai::embeddings::handle))
         .route("/v1/models", get(models_list))
         .route("/v1/models/{id}", get(model_get))
         .route("/v1/messages", post(anthropic::messages::handle))
-        .route("/v1/messages/count_tokens", post(anthropic::messages::count_tokens))
+        .route(
+            "/v1/messages/count_tokens",
+            post(anthropic::messages::count_tokens),
+        )
         .route("/v1beta/models", get(gemini::list_models))
-        .route("/v1beta/models/{*rest}", post(gemini::action).get(gemini::get_model))
+        .route(
+            "/v1beta/models/{*rest}",
+            post(gemini::action).get(gemini::get_model),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
@@ -56,7 +71,11 @@ async fn model_get(
 }
 
 /// The directives that apply to a request and the `fail_first` counter key.
-pub fn effective(state: &Shared, found: &MessageDirectives, hdr: HeaderDirectives) -> (Directives, String) {
+pub fn effective(
+    state: &Shared,
+    found: &MessageDirectives,
+    hdr: HeaderDirectives,
+) -> (Directives, String) {
     let mut d = Directives::from_options(&state.opts);
     d.overlay(found.directives.clone());
     d.overlay(hdr.directives);
@@ -74,5 +93,8 @@ impl Shared {
 
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }

@@ -11,7 +11,10 @@ const MAX_DEPTH: usize = 12;
 
 /// An instance of `schema`; `root` resolves local `$ref`s.
 pub fn instance(schema: &Value, words: &mut Words) -> Value {
-    let mut g = Gen { root: schema, words };
+    let mut g = Gen {
+        root: schema,
+        words,
+    };
     g.value(schema, 0)
 }
 
@@ -29,21 +32,27 @@ impl<'a> Gen<'a, '_> {
         if depth > MAX_DEPTH {
             return Value::Null;
         }
-        if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
-            if let Some(target) = self.resolve(r) {
-                return self.value(target, depth + 1);
-            }
+        if let Some(r) = obj.get("$ref").and_then(Value::as_str)
+            && let Some(target) = self.resolve(r)
+        {
+            return self.value(target, depth + 1);
         }
         if let Some(c) = obj.get("const") {
             return c.clone();
         }
-        if let Some(first) = obj.get("enum").and_then(Value::as_array).and_then(|a| a.first()) {
+        if let Some(first) = obj
+            .get("enum")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+        {
             return first.clone();
         }
         for key in ["anyOf", "oneOf", "allOf"] {
             if let Some(first) = obj.get(key).and_then(Value::as_array).and_then(|a| {
                 // Prefer a non-null branch so nullable unions still carry data.
-                a.iter().find(|s| type_name(s).as_deref() != Some("null")).or(a.first())
+                a.iter()
+                    .find(|s| type_name(s).as_deref() != Some("null"))
+                    .or(a.first())
             }) {
                 if key == "allOf" {
                     return self.all_of(obj, depth);
@@ -75,7 +84,12 @@ impl<'a> Gen<'a, '_> {
 
     fn all_of(&mut self, obj: &'a Map<String, Value>, depth: usize) -> Value {
         let mut merged = Map::new();
-        for part in obj.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        for part in obj
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             match self.value(part, depth + 1) {
                 Value::Object(m) => merged.extend(m),
                 other => return other,
@@ -92,11 +106,16 @@ impl<'a> Gen<'a, '_> {
             }
         }
         // Required names without a property schema still have to be present.
-        for name in obj.get("required").and_then(Value::as_array).into_iter().flatten() {
-            if let Some(name) = name.as_str() {
-                if !out.contains_key(name) {
-                    out.insert(name.into(), Value::String(self.words.next_word().into()));
-                }
+        for name in obj
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(name) = name.as_str()
+                && !out.contains_key(name)
+            {
+                out.insert(name.into(), Value::String(self.words.next_word().into()));
             }
         }
         Value::Object(out)
@@ -104,7 +123,10 @@ impl<'a> Gen<'a, '_> {
 
     fn array(&mut self, obj: &'a Map<String, Value>, depth: usize) -> Value {
         let min = obj.get("minItems").and_then(Value::as_u64).unwrap_or(1);
-        let max = obj.get("maxItems").and_then(Value::as_u64).unwrap_or(u64::MAX);
+        let max = obj
+            .get("maxItems")
+            .and_then(Value::as_u64)
+            .unwrap_or(u64::MAX);
         let n = min.max(1).min(max).min(16);
         if let Some(prefix) = obj.get("prefixItems").and_then(Value::as_array) {
             return Value::Array(prefix.iter().map(|s| self.value(s, depth + 1)).collect());
@@ -125,7 +147,10 @@ impl<'a> Gen<'a, '_> {
             _ => self.words.next_word().to_string(),
         };
         let min = obj.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let max = obj.get("maxLength").and_then(Value::as_u64).map(|m| m as usize);
+        let max = obj
+            .get("maxLength")
+            .and_then(Value::as_u64)
+            .map(|m| m as usize);
         let mut s = s;
         while s.chars().count() < min {
             s.push('x');

@@ -9,9 +9,12 @@ use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, BoxStream, StreamExt};
 
 use crate::directives::Directives;
+
+/// How long a cut stream waits before aborting, so earlier events reach the wire.
+const CUT_FLUSH: Duration = Duration::from_millis(20);
 
 /// Error yielded by a deliberately cut body.
 #[derive(Debug)]
@@ -52,32 +55,50 @@ pub fn stream_response(events: Vec<Bytes>, pacing: Pacing, broken: &'static [u8]
 }
 
 /// Like `stream_response` with another content type (Gemini's JSON-array stream).
-pub fn stream_typed(mut events: Vec<Bytes>, pacing: Pacing, broken: &'static [u8], ct: &'static str) -> Response {
+pub fn stream_typed(
+    mut events: Vec<Bytes>,
+    pacing: Pacing,
+    broken: &'static [u8],
+    ct: &'static str,
+) -> Response {
     if let Some(n) = pacing.malformed_after {
         let at = n.min(events.len());
         events.insert(at, Bytes::from_static(broken));
     }
-    let cut = pacing.cut_after;
-    if let Some(n) = cut {
+    let cut = pacing.cut_after.is_some();
+    if let Some(n) = pacing.cut_after {
         events.truncate(n);
     }
-    let body = if pacing.gap.is_zero() {
-        let items = events.into_iter().map(Ok::<_, Cut>);
-        let tail = cut.map(|_| Err(Cut));
-        Body::from_stream(stream::iter(items.chain(tail)))
+    let head: BoxStream<'static, Item> = if pacing.gap.is_zero() && !cut {
+        // Nothing to pace: one write instead of one chunk per event. The bytes
+        // on the wire are the same SSE stream, still chunked.
+        let all = Bytes::from(events.concat());
+        stream::once(async move { Ok(all) }).boxed()
+    } else if pacing.gap.is_zero() {
+        stream::iter(events.into_iter().map(Ok)).boxed()
     } else {
-        Body::from_stream(paced(events, pacing.gap, cut.is_some()))
+        paced(events, pacing.gap).boxed()
+    };
+    let body = if cut {
+        // Pause before failing so hyper flushes the events already produced;
+        // an immediate error would drop them along with the headers.
+        let fail = stream::once(async {
+            tokio::time::sleep(CUT_FLUSH).await;
+            Err(Cut)
+        });
+        Body::from_stream(head.chain(fail))
+    } else {
+        Body::from_stream(head)
     };
     with_type(Response::new(body), ct)
 }
 
-fn paced(events: Vec<Bytes>, gap: Duration, cut: bool) -> impl futures::Stream<Item = Item> + Send {
-    let items = events.into_iter().map(Ok).chain(cut.then_some(Err(Cut)));
-    stream::iter(items.enumerate()).then(move |(i, item)| async move {
+fn paced(events: Vec<Bytes>, gap: Duration) -> impl futures::Stream<Item = Item> + Send {
+    stream::iter(events.into_iter().enumerate()).then(move |(i, item)| async move {
         if i > 0 {
             tokio::time::sleep(gap).await;
         }
-        item
+        Ok(item)
     })
 }
 
@@ -99,9 +120,11 @@ pub fn json_status(status: StatusCode, body: Vec<u8>) -> Response {
 }
 
 fn with_type(mut r: Response, ct: &'static str) -> Response {
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
     if ct == "text/event-stream" {
-        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
     r
 }

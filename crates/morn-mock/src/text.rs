@@ -3,13 +3,68 @@
 
 /// Filler vocabulary for generated answers; chosen by hash, never at random.
 pub const VOCAB: &[&str] = &[
-    "the", "model", "answer", "is", "clear", "and", "simple", "because", "every", "request",
-    "gets", "a", "careful", "reply", "with", "useful", "detail", "about", "data", "systems",
-    "often", "need", "more", "context", "so", "we", "consider", "options", "that", "balance",
-    "speed", "cost", "quality", "while", "keeping", "results", "stable", "over", "time", "in",
-    "practice", "this", "means", "testing", "each", "step", "then", "measuring", "what",
-    "changes", "when", "load", "grows", "across", "many", "users", "who", "expect", "fast",
-    "correct", "output", "today",
+    "the",
+    "model",
+    "answer",
+    "is",
+    "clear",
+    "and",
+    "simple",
+    "because",
+    "every",
+    "request",
+    "gets",
+    "a",
+    "careful",
+    "reply",
+    "with",
+    "useful",
+    "detail",
+    "about",
+    "data",
+    "systems",
+    "often",
+    "need",
+    "more",
+    "context",
+    "so",
+    "we",
+    "consider",
+    "options",
+    "that",
+    "balance",
+    "speed",
+    "cost",
+    "quality",
+    "while",
+    "keeping",
+    "results",
+    "stable",
+    "over",
+    "time",
+    "in",
+    "practice",
+    "this",
+    "means",
+    "testing",
+    "each",
+    "step",
+    "then",
+    "measuring",
+    "what",
+    "changes",
+    "when",
+    "load",
+    "grows",
+    "across",
+    "many",
+    "users",
+    "who",
+    "expect",
+    "fast",
+    "correct",
+    "output",
+    "today",
 ];
 
 /// FNV-1a over bytes: cheap, stable across runs and platforms.
@@ -44,7 +99,10 @@ impl Words {
     pub fn next_word(&mut self) -> &'static str {
         self.state = mix(self.state);
         let len = VOCAB.len() as u64;
-        VOCAB.get((self.state % len) as usize).copied().unwrap_or("the")
+        VOCAB
+            .get((self.state % len) as usize)
+            .copied()
+            .unwrap_or("the")
     }
 }
 
@@ -96,7 +154,10 @@ pub fn group(tokens: &[String], k: usize) -> Vec<String> {
         .map(|i| {
             let start = i * n / k;
             let end = (i + 1) * n / k;
-            tokens.get(start..end).map(|s| s.concat()).unwrap_or_default()
+            tokens
+                .get(start..end)
+                .map(|s| s.concat())
+                .unwrap_or_default()
         })
         .collect()
 }

@@ -29,8 +29,11 @@ fn prepare(headers: &HeaderMap, body: &[u8]) -> Result<(Prompt, Params, Value), 
     if !headers.contains_key("anthropic-version") {
         return Err(bad_request("anthropic-version: header is required"));
     }
-    let v = serde_json::from_slice::<Value>(body)
-        .map_err(|e| bad_request(&format!("There was an error parsing the body of your request: {e}")))?;
+    let v = serde_json::from_slice::<Value>(body).map_err(|e| {
+        bad_request(&format!(
+            "There was an error parsing the body of your request: {e}"
+        ))
+    })?;
     let mut prompt = Prompt::new(hash64(body));
     let params = parse(&v, &mut prompt).map_err(|m| bad_request(&m))?;
     if let Some(e) = &prompt.found.error {
@@ -58,7 +61,12 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let answer = model::generate(&prompt, &d, 0);
     let id = format!("msg_{}", text::hex(state.next_id()));
     let tool_ids: Vec<String> = (0..answer.tool_calls.len())
-        .map(|j| format!("toolu_{}", text::hex(text::mix(hash64(id.as_bytes()).wrapping_add(j as u64)))))
+        .map(|j| {
+            format!(
+                "toolu_{}",
+                text::hex(text::mix(hash64(id.as_bytes()).wrapping_add(j as u64)))
+            )
+        })
         .collect();
     let usage = Usage::new(&prompt, &answer, &d);
     if params.stream {
@@ -72,17 +80,27 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
 
 pub async fn count_tokens(headers: HeaderMap, body: Bytes) -> Response {
     match prepare(&headers, &body) {
-        Ok((prompt, _, _)) => {
-            json_status(StatusCode::OK, json!({ "input_tokens": prompt.input_tokens }).to_string().into_bytes())
-        }
+        Ok((prompt, _, _)) => json_status(
+            StatusCode::OK,
+            json!({ "input_tokens": prompt.input_tokens })
+                .to_string()
+                .into_bytes(),
+        ),
         Err(r) => r,
     }
 }
 
 fn parse(v: &Value, p: &mut Prompt) -> Result<Params, String> {
     let obj = v.as_object().ok_or("request body must be a JSON object")?;
-    let model = obj.get("model").and_then(Value::as_str).ok_or("model: Field required")?.to_string();
-    let messages = obj.get("messages").and_then(Value::as_array).ok_or("messages: Field required")?;
+    let model = obj
+        .get("model")
+        .and_then(Value::as_str)
+        .ok_or("model: Field required")?
+        .to_string();
+    let messages = obj
+        .get("messages")
+        .and_then(Value::as_array)
+        .ok_or("messages: Field required")?;
     match obj.get("system") {
         Some(Value::String(s)) => p.user_text(s, false),
         Some(Value::Array(blocks)) => {
@@ -95,7 +113,9 @@ fn parse(v: &Value, p: &mut Prompt) -> Result<Params, String> {
     for (i, m) in messages.iter().enumerate() {
         let role = m.get("role").and_then(Value::as_str).unwrap_or("");
         if role != "user" && role != "assistant" {
-            return Err(format!("messages.{i}.role: Input should be 'user' or 'assistant'"));
+            return Err(format!(
+                "messages.{i}.role: Input should be 'user' or 'assistant'"
+            ));
         }
         p.begin_message(role == "user");
         match m.get("content") {
@@ -112,7 +132,12 @@ fn parse(v: &Value, p: &mut Prompt) -> Result<Params, String> {
     p.stop = obj
         .get("stop_sequences")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     p.max_tokens = obj.get("max_tokens").and_then(Value::as_u64);
     let stream = obj.get("stream").and_then(Value::as_bool).unwrap_or(false);
@@ -120,7 +145,11 @@ fn parse(v: &Value, p: &mut Prompt) -> Result<Params, String> {
 }
 
 fn text_in(p: &mut Prompt, s: &str, user: bool) {
-    if user { p.user_text(s, true) } else { p.other_text(s) }
+    if user {
+        p.user_text(s, true)
+    } else {
+        p.other_text(s)
+    }
 }
 
 fn block(p: &mut Prompt, b: &Value, user: bool) {
@@ -132,7 +161,10 @@ fn block(p: &mut Prompt, b: &Value, user: bool) {
             let content = match b.get("content") {
                 Some(Value::String(s)) => s.clone(),
                 Some(Value::Array(parts)) => {
-                    let texts: Vec<&str> = parts.iter().filter_map(|x| x.get("text").and_then(Value::as_str)).collect();
+                    let texts: Vec<&str> = parts
+                        .iter()
+                        .filter_map(|x| x.get("text").and_then(Value::as_str))
+                        .collect();
                     texts.join(" ")
                 }
                 _ => String::new(),
@@ -148,9 +180,18 @@ fn parse_tools(obj: &Map<String, Value>, p: &mut Prompt) -> Result<(), String> {
     if let Some(tools) = obj.get("tools").and_then(Value::as_array) {
         p.tool_definitions(&Value::Array(tools.clone()));
         for (i, t) in tools.iter().enumerate() {
-            let name = t.get("name").and_then(Value::as_str).ok_or_else(|| format!("tools.{i}.name: Field required"))?;
-            let schema = t.get("input_schema").cloned().unwrap_or_else(|| json!({"type": "object"}));
-            p.tools.push(ToolSpec { name: name.to_string(), schema });
+            let name = t
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("tools.{i}.name: Field required"))?;
+            let schema = t
+                .get("input_schema")
+                .cloned()
+                .unwrap_or_else(|| json!({"type": "object"}));
+            p.tools.push(ToolSpec {
+                name: name.to_string(),
+                schema,
+            });
         }
     }
     p.tool_choice = match obj.get("tool_choice") {
@@ -214,7 +255,8 @@ fn message(id: &str, model: &str, a: &Answer, tool_ids: &[String], usage: &Usage
         content.push(json!({ "type": "text", "text": a.text() }));
     }
     for (call, tid) in a.tool_calls.iter().zip(tool_ids) {
-        content.push(json!({ "type": "tool_use", "id": tid, "name": call.name, "input": call.args }));
+        content
+            .push(json!({ "type": "tool_use", "id": tid, "name": call.name, "input": call.args }));
     }
     let (reason, seq) = stop_fields(&a.finish);
     json!({
@@ -229,7 +271,14 @@ fn message(id: &str, model: &str, a: &Answer, tool_ids: &[String], usage: &Usage
     })
 }
 
-fn stream_events(id: &str, model: &str, a: &Answer, tool_ids: &[String], d: &Directives, usage: &Usage) -> Vec<Bytes> {
+fn stream_events(
+    id: &str,
+    model: &str,
+    a: &Answer,
+    tool_ids: &[String],
+    d: &Directives,
+    usage: &Usage,
+) -> Vec<Bytes> {
     let mut ev = Vec::with_capacity(a.tokens.len() + 16);
     let start = json!({
         "type": "message_start",
@@ -248,7 +297,10 @@ fn stream_events(id: &str, model: &str, a: &Answer, tool_ids: &[String], d: &Dir
             let body = json!({ "type": "content_block_delta", "index": index, "delta": { "type": "text_delta", "text": delta } });
             ev.push(named_event("content_block_delta", &body));
         }
-        ev.push(named_event("content_block_stop", &json!({ "type": "content_block_stop", "index": index })));
+        ev.push(named_event(
+            "content_block_stop",
+            &json!({ "type": "content_block_stop", "index": index }),
+        ));
         index += 1;
     }
     for (call, tid) in a.tool_calls.iter().zip(tool_ids) {
@@ -263,7 +315,10 @@ fn stream_events(id: &str, model: &str, a: &Answer, tool_ids: &[String], d: &Dir
             let body = json!({ "type": "content_block_delta", "index": index, "delta": { "type": "input_json_delta", "partial_json": frag } });
             ev.push(named_event("content_block_delta", &body));
         }
-        ev.push(named_event("content_block_stop", &json!({ "type": "content_block_stop", "index": index })));
+        ev.push(named_event(
+            "content_block_stop",
+            &json!({ "type": "content_block_stop", "index": index }),
+        ));
         index += 1;
     }
     let (reason, seq) = stop_fields(&a.finish);
@@ -273,6 +328,9 @@ fn stream_events(id: &str, model: &str, a: &Answer, tool_ids: &[String], d: &Dir
         "usage": usage.json(usage.output)
     });
     ev.push(named_event("message_delta", &delta));
-    ev.push(named_event("message_stop", &json!({ "type": "message_stop" })));
+    ev.push(named_event(
+        "message_stop",
+        &json!({ "type": "message_stop" }),
+    ));
     ev
 }

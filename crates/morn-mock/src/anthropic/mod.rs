@@ -12,10 +12,26 @@ use crate::sse::json_status;
 use crate::text::{hash64, hex, mix};
 
 const MODELS: &[(&str, &str, &str)] = &[
-    ("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
-    ("claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05T00:00:00Z"),
-    ("claude-sonnet-4-20250514", "Claude Sonnet 4", "2025-05-14T00:00:00Z"),
-    ("claude-3-5-haiku-20241022", "Claude Haiku 3.5", "2024-10-22T00:00:00Z"),
+    (
+        "claude-sonnet-4-5-20250929",
+        "Claude Sonnet 4.5",
+        "2025-09-29T00:00:00Z",
+    ),
+    (
+        "claude-opus-4-1-20250805",
+        "Claude Opus 4.1",
+        "2025-08-05T00:00:00Z",
+    ),
+    (
+        "claude-sonnet-4-20250514",
+        "Claude Sonnet 4",
+        "2025-05-14T00:00:00Z",
+    ),
+    (
+        "claude-3-5-haiku-20241022",
+        "Claude Haiku 3.5",
+        "2024-10-22T00:00:00Z",
+    ),
 ];
 
 /// The error type Anthropic uses for an HTTP status.
@@ -35,7 +51,10 @@ fn error_type(status: StatusCode) -> &'static str {
 
 /// `{"type":"error","error":{"type","message"},"request_id"}`.
 pub fn error(status: StatusCode, message: &str) -> Response {
-    let request_id = format!("req_{}", hex(mix(hash64(message.as_bytes()) ^ crate::routes::now_secs())));
+    let request_id = format!(
+        "req_{}",
+        hex(mix(hash64(message.as_bytes()) ^ crate::routes::now_secs()))
+    );
     let body = json!({
         "type": "error",
         "error": { "type": error_type(status), "message": message },
@@ -69,8 +88,15 @@ pub fn fault(f: Fault) -> Response {
 
 /// `x-api-key`: missing or `invalid` is a 401 `authentication_error`.
 pub fn check_auth(headers: &HeaderMap) -> Result<(), Response> {
-    match headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim) {
-        None | Some("") => Err(error(StatusCode::UNAUTHORIZED, "x-api-key header is required")),
+    match headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+    {
+        None | Some("") => Err(error(
+            StatusCode::UNAUTHORIZED,
+            "x-api-key header is required",
+        )),
         Some("invalid") => Err(error(StatusCode::UNAUTHORIZED, "invalid x-api-key")),
         Some(_) => Ok(()),
     }
@@ -84,7 +110,10 @@ pub fn list_models(headers: &HeaderMap) -> Response {
     if let Err(r) = check_auth(headers) {
         return r;
     }
-    let data: Vec<Value> = MODELS.iter().map(|(id, n, c)| model_object(id, n, c)).collect();
+    let data: Vec<Value> = MODELS
+        .iter()
+        .map(|(id, n, c)| model_object(id, n, c))
+        .collect();
     let body = json!({
         "data": data,
         "has_more": false,

@@ -18,11 +18,31 @@ use crate::sse::json_status;
 type QueryMap = Query<HashMap<String, String>>;
 
 const MODELS: &[(&str, &str, &[&str])] = &[
-    ("gemini-2.5-flash", "Gemini 2.5 Flash", &["generateContent", "countTokens"]),
-    ("gemini-2.5-pro", "Gemini 2.5 Pro", &["generateContent", "countTokens"]),
-    ("gemini-2.0-flash", "Gemini 2.0 Flash", &["generateContent", "countTokens"]),
-    ("gemini-embedding-001", "Gemini Embedding 001", &["embedContent", "countTextTokens"]),
-    ("text-embedding-004", "Text Embedding 004", &["embedContent"]),
+    (
+        "gemini-2.5-flash",
+        "Gemini 2.5 Flash",
+        &["generateContent", "countTokens"],
+    ),
+    (
+        "gemini-2.5-pro",
+        "Gemini 2.5 Pro",
+        &["generateContent", "countTokens"],
+    ),
+    (
+        "gemini-2.0-flash",
+        "Gemini 2.0 Flash",
+        &["generateContent", "countTokens"],
+    ),
+    (
+        "gemini-embedding-001",
+        "Gemini Embedding 001",
+        &["embedContent", "countTextTokens"],
+    ),
+    (
+        "text-embedding-004",
+        "Text Embedding 004",
+        &["embedContent"],
+    ),
 ];
 
 fn status_name(status: StatusCode) -> &'static str {
@@ -45,7 +65,8 @@ fn status_name(status: StatusCode) -> &'static str {
 
 /// `{"error":{"code","message","status"}}` plus optional google.rpc details.
 pub fn error_with(status: StatusCode, message: &str, details: Option<Value>) -> Response {
-    let mut err = json!({ "code": status.as_u16(), "message": message, "status": status_name(status) });
+    let mut err =
+        json!({ "code": status.as_u16(), "message": message, "status": status_name(status) });
     if let Some(d) = details {
         err["details"] = d;
     }
@@ -64,7 +85,9 @@ pub fn fault(f: Fault) -> Response {
     let default_msg = match f.status.as_u16() {
         429 => "Resource has been exhausted (e.g. check quota).",
         503 => "The model is overloaded. Please try again later.",
-        500 => "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
+        500 => {
+            "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"
+        }
         504 => "Deadline expired before operation could complete.",
         _ => "Request failed (simulated).",
     };
@@ -120,11 +143,21 @@ pub async fn list_models(headers: HeaderMap, Query(q): QueryMap) -> Response {
     if let Err(r) = check_auth(&headers, &q) {
         return r;
     }
-    let models: Vec<Value> = MODELS.iter().map(|(id, n, m)| model_object(id, n, m)).collect();
-    json_status(StatusCode::OK, json!({ "models": models }).to_string().into_bytes())
+    let models: Vec<Value> = MODELS
+        .iter()
+        .map(|(id, n, m)| model_object(id, n, m))
+        .collect();
+    json_status(
+        StatusCode::OK,
+        json!({ "models": models }).to_string().into_bytes(),
+    )
 }
 
-pub async fn get_model(headers: HeaderMap, Query(q): QueryMap, Path(rest): Path<String>) -> Response {
+pub async fn get_model(
+    headers: HeaderMap,
+    Query(q): QueryMap,
+    Path(rest): Path<String>,
+) -> Response {
     if let Err(r) = check_auth(&headers, &q) {
         return r;
     }
@@ -144,7 +177,10 @@ pub async fn action(
     body: Bytes,
 ) -> Response {
     let Some((model, action)) = rest.rsplit_once(':') else {
-        return error(StatusCode::NOT_FOUND, &format!("Method not found: models/{rest}"));
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("Method not found: models/{rest}"),
+        );
     };
     if let Err(r) = check_auth(&headers, &q) {
         return r;
@@ -152,7 +188,9 @@ pub async fn action(
     let sse = q.get("alt").map(String::as_str) == Some("sse");
     match action {
         "generateContent" => generate::handle(&state, &headers, model, &body, None).await,
-        "streamGenerateContent" => generate::handle(&state, &headers, model, &body, Some(sse)).await,
+        "streamGenerateContent" => {
+            generate::handle(&state, &headers, model, &body, Some(sse)).await
+        }
         "countTokens" => generate::count_tokens(model, &body),
         "embedContent" => embed::single(&state, &headers, &body).await,
         "batchEmbedContents" => embed::batch(&state, &headers, &body).await,

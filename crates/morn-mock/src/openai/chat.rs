@@ -59,7 +59,9 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
     if let Some(f) = faults::before_response(&state, &d, &key).await {
         return fault(f);
     }
-    let answers: Vec<Answer> = (0..params.n).map(|i| model::generate(&prompt, &d, i)).collect();
+    let answers: Vec<Answer> = (0..params.n)
+        .map(|i| model::generate(&prompt, &d, i))
+        .collect();
     let id = format!("chatcmpl-{}", text::hex(state.next_id()));
     let usage = usage(&prompt, &answers, &d);
     if params.stream {
@@ -73,25 +75,44 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
 
 fn parse(v: &Value, p: &mut Prompt) -> Result<Params, Invalid> {
     let Some(obj) = v.as_object() else {
-        return Err(("Invalid type for request body: expected an object.".into(), None, None));
+        return Err((
+            "Invalid type for request body: expected an object.".into(),
+            None,
+            None,
+        ));
     };
     let model = match obj.get("model").and_then(Value::as_str) {
         Some(m) => m.to_string(),
         None => return Err(("you must provide a model parameter".into(), None, None)),
     };
     let Some(messages) = obj.get("messages") else {
-        return Err(invalid("Missing required parameter: 'messages'.", "messages", "missing_required_parameter"));
+        return Err(invalid(
+            "Missing required parameter: 'messages'.",
+            "messages",
+            "missing_required_parameter",
+        ));
     };
-    let messages = messages.as_array().filter(|m| !m.is_empty()).ok_or_else(|| {
-        invalid("Invalid 'messages': empty array. Expected an array with minimum length 1.", "messages", "empty_array")
-    })?;
+    let messages = messages
+        .as_array()
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| {
+            invalid(
+                "Invalid 'messages': empty array. Expected an array with minimum length 1.",
+                "messages",
+                "empty_array",
+            )
+        })?;
     for (i, m) in messages.iter().enumerate() {
         parse_message(m, i, p)?;
     }
     parse_tools(obj, p)?;
     p.stop = match obj.get("stop") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(String::from).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect(),
         _ => Vec::new(),
     };
     p.max_tokens = obj
@@ -114,9 +135,18 @@ fn parse(v: &Value, p: &mut Prompt) -> Result<Params, Invalid> {
         .unwrap_or(false);
     let n = obj.get("n").and_then(Value::as_u64).unwrap_or(1);
     if n == 0 || n > MAX_N {
-        return Err(invalid(format!("{n} is not a valid value for 'n'."), "n", "invalid_value"));
+        return Err(invalid(
+            format!("{n} is not a valid value for 'n'."),
+            "n",
+            "invalid_value",
+        ));
     }
-    Ok(Params { model, stream, include_usage, n })
+    Ok(Params {
+        model,
+        stream,
+        include_usage,
+        n,
+    })
 }
 
 fn parse_message(m: &Value, i: usize, p: &mut Prompt) -> Result<(), Invalid> {
@@ -132,7 +162,12 @@ fn parse_message(m: &Value, i: usize, p: &mut Prompt) -> Result<(), Invalid> {
             if let Some(t) = content.and_then(Value::as_str) {
                 p.other_text(t);
             }
-            for call in m.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+            for call in m
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 p.other_text(&call.to_string());
             }
         }
@@ -142,7 +177,9 @@ fn parse_message(m: &Value, i: usize, p: &mut Prompt) -> Result<(), Invalid> {
         }
         other => {
             return Err((
-                format!("Invalid value: '{other}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'."),
+                format!(
+                    "Invalid value: '{other}'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'."
+                ),
                 Some(param_role(i)),
                 Some("invalid_value"),
             ));
@@ -167,7 +204,9 @@ fn visit_content(content: Option<&Value>, p: &mut Prompt, echo: bool) {
         Some(Value::Array(parts)) => {
             for part in parts {
                 match part.get("type").and_then(Value::as_str) {
-                    Some("text") => p.user_text(part.get("text").and_then(Value::as_str).unwrap_or(""), echo),
+                    Some("text") => {
+                        p.user_text(part.get("text").and_then(Value::as_str).unwrap_or(""), echo)
+                    }
                     Some("image_url") => p.image(),
                     _ => {}
                 }
@@ -195,10 +234,20 @@ fn parse_tools(obj: &Map<String, Value>, p: &mut Prompt) -> Result<(), Invalid> 
         for t in tools {
             let f = t.get("function");
             let Some(name) = f.and_then(|f| f.get("name")).and_then(Value::as_str) else {
-                return Err(invalid("Missing required parameter: 'tools[0].function.name'.", "tools", "missing_required_parameter"));
+                return Err(invalid(
+                    "Missing required parameter: 'tools[0].function.name'.",
+                    "tools",
+                    "missing_required_parameter",
+                ));
             };
-            let schema = f.and_then(|f| f.get("parameters")).cloned().unwrap_or_else(|| json!({}));
-            p.tools.push(ToolSpec { name: name.to_string(), schema });
+            let schema = f
+                .and_then(|f| f.get("parameters"))
+                .cloned()
+                .unwrap_or_else(|| json!({}));
+            p.tools.push(ToolSpec {
+                name: name.to_string(),
+                schema,
+            });
         }
     }
     p.tool_choice = match obj.get("tool_choice") {
@@ -333,7 +382,8 @@ struct ChunkWriter<'a> {
 
 impl ChunkWriter<'_> {
     fn push(&mut self, index: usize, delta: Value, finish: Option<&str>) {
-        let choice = json!({ "index": index, "delta": delta, "logprobs": null, "finish_reason": finish });
+        let choice =
+            json!({ "index": index, "delta": delta, "logprobs": null, "finish_reason": finish });
         self.push_raw(Value::Array(vec![choice]), Value::Null);
     }
 
@@ -354,7 +404,13 @@ impl ChunkWriter<'_> {
     }
 }
 
-fn stream_events(id: &str, params: &Params, answers: &[Answer], d: &Directives, usage: Value) -> Vec<Bytes> {
+fn stream_events(
+    id: &str,
+    params: &Params,
+    answers: &[Answer],
+    d: &Directives,
+    usage: Value,
+) -> Vec<Bytes> {
     let mut w = ChunkWriter {
         id,
         model: &params.model,
@@ -363,8 +419,16 @@ fn stream_events(id: &str, params: &Params, answers: &[Answer], d: &Directives, 
         events: Vec::with_capacity(32),
     };
     for (i, a) in answers.iter().enumerate() {
-        let first_content = if a.tool_calls.is_empty() || !a.tokens.is_empty() { json!("") } else { Value::Null };
-        w.push(i, json!({ "role": "assistant", "content": first_content, "refusal": null }), None);
+        let first_content = if a.tool_calls.is_empty() || !a.tokens.is_empty() {
+            json!("")
+        } else {
+            Value::Null
+        };
+        w.push(
+            i,
+            json!({ "role": "assistant", "content": first_content, "refusal": null }),
+            None,
+        );
         for delta in a.deltas(d) {
             w.push(i, json!({ "content": delta }), None);
         }
@@ -372,7 +436,11 @@ fn stream_events(id: &str, params: &Params, answers: &[Answer], d: &Directives, 
             let head = json!({ "index": j, "id": call_id, "type": "function", "function": { "name": call.name, "arguments": "" } });
             w.push(i, json!({ "tool_calls": [head] }), None);
             for frag in text::piece_tokens(&call.arguments) {
-                w.push(i, json!({ "tool_calls": [{ "index": j, "function": { "arguments": frag } }] }), None);
+                w.push(
+                    i,
+                    json!({ "tool_calls": [{ "index": j, "function": { "arguments": frag } }] }),
+                    None,
+                );
             }
         }
         w.push(i, json!({}), Some(finish_reason(&a.finish)));

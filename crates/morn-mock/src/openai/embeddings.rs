@@ -25,7 +25,11 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
         return r;
     }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return bad_request("We could not parse the JSON body of your request.", None, None);
+        return bad_request(
+            "We could not parse the JSON body of your request.",
+            None,
+            None,
+        );
     };
     let Some(model) = v.get("model").and_then(Value::as_str) else {
         return bad_request("you must provide a model parameter", None, None);
@@ -39,7 +43,13 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
         None | Some(Value::Null) => DEFAULT_DIM as u64,
         Some(d) => match d.as_u64().filter(|d| (1..=MAX_DIM).contains(d)) {
             Some(d) => d,
-            None => return bad_request("Invalid value for 'dimensions'.", Some("dimensions"), Some("invalid_value")),
+            None => {
+                return bad_request(
+                    "Invalid value for 'dimensions'.",
+                    Some("dimensions"),
+                    Some("invalid_value"),
+                );
+            }
         },
     };
     let base64 = match v.get("encoding_format").and_then(Value::as_str) {
@@ -62,7 +72,11 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
         .enumerate()
         .map(|(i, t)| {
             let e = embed::embed(t, dim as usize);
-            let embedding = if base64 { json!(embed::to_base64(&e)) } else { json!(e) };
+            let embedding = if base64 {
+                json!(embed::to_base64(&e))
+            } else {
+                json!(e)
+            };
             json!({ "object": "embedding", "index": i, "embedding": embedding })
         })
         .collect();
@@ -76,7 +90,10 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
 }
 
 /// The input texts and their token count. Token arrays become `tok<N>` words.
-fn inputs(input: Option<&Value>, found: &mut MessageDirectives) -> Result<(Vec<String>, u64), String> {
+fn inputs(
+    input: Option<&Value>,
+    found: &mut MessageDirectives,
+) -> Result<(Vec<String>, u64), String> {
     let mut texts = Vec::new();
     let mut tokens = 0;
     let mut add_text = |s: &str, texts: &mut Vec<String>| {
@@ -94,7 +111,11 @@ fn inputs(input: Option<&Value>, found: &mut MessageDirectives) -> Result<(Vec<S
                     match item {
                         Value::String(s) => add_text(s, &mut texts),
                         Value::Array(toks) => texts.push(token_text(toks)),
-                        _ => return Err("'$.input' is invalid. Please check the API reference.".into()),
+                        _ => {
+                            return Err(
+                                "'$.input' is invalid. Please check the API reference.".into()
+                            );
+                        }
                     }
                 }
             }
@@ -104,7 +125,11 @@ fn inputs(input: Option<&Value>, found: &mut MessageDirectives) -> Result<(Vec<S
     }
     let token_arrays: u64 = match input {
         Some(Value::Array(items)) if items.iter().all(Value::is_number) => items.len() as u64,
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_array).map(|a| a.len() as u64).sum(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_array)
+            .map(|a| a.len() as u64)
+            .sum(),
         _ => 0,
     };
     Ok((texts, tokens + token_arrays))

@@ -23,7 +23,13 @@ const MODELS: &[(&str, &str)] = &[
 const MODEL_CREATED: u64 = 1_715_367_049;
 
 /// `{"error":{"message","type","param","code"}}` with `status`.
-pub fn error(status: StatusCode, message: &str, kind: &str, param: Option<&str>, code: Option<&str>) -> Response {
+pub fn error(
+    status: StatusCode,
+    message: &str,
+    kind: &str,
+    param: Option<&str>,
+    code: Option<&str>,
+) -> Response {
     let body = json!({
         "error": { "message": message, "type": kind, "param": param, "code": code }
     });
@@ -32,19 +38,53 @@ pub fn error(status: StatusCode, message: &str, kind: &str, param: Option<&str>,
 
 /// A 400 `invalid_request_error`.
 pub fn bad_request(message: &str, param: Option<&str>, code: Option<&str>) -> Response {
-    error(StatusCode::BAD_REQUEST, message, "invalid_request_error", param, code)
+    error(
+        StatusCode::BAD_REQUEST,
+        message,
+        "invalid_request_error",
+        param,
+        code,
+    )
 }
 
 /// A directive-injected error, typed as OpenAI types that status.
 pub fn fault(f: Fault) -> Response {
     let (kind, code, default_msg) = match f.status.as_u16() {
-        400 => ("invalid_request_error", None, "Invalid request (simulated)."),
-        401 => ("invalid_request_error", Some("invalid_api_key"), "Incorrect API key provided."),
-        403 => ("invalid_request_error", Some("unsupported_country_region_territory"), "Country, region, or territory not supported."),
-        404 => ("invalid_request_error", Some("model_not_found"), "The model does not exist or you do not have access to it."),
-        429 => ("requests", Some("rate_limit_exceeded"), "Rate limit reached for requests (simulated)."),
-        503 => ("server_error", None, "The server is overloaded or not ready yet."),
-        s if s >= 500 => ("server_error", None, "The server had an error while processing your request."),
+        400 => (
+            "invalid_request_error",
+            None,
+            "Invalid request (simulated).",
+        ),
+        401 => (
+            "invalid_request_error",
+            Some("invalid_api_key"),
+            "Incorrect API key provided.",
+        ),
+        403 => (
+            "invalid_request_error",
+            Some("unsupported_country_region_territory"),
+            "Country, region, or territory not supported.",
+        ),
+        404 => (
+            "invalid_request_error",
+            Some("model_not_found"),
+            "The model does not exist or you do not have access to it.",
+        ),
+        429 => (
+            "requests",
+            Some("rate_limit_exceeded"),
+            "Rate limit reached for requests (simulated).",
+        ),
+        503 => (
+            "server_error",
+            None,
+            "The server is overloaded or not ready yet.",
+        ),
+        s if s >= 500 => (
+            "server_error",
+            None,
+            "The server had an error while processing your request.",
+        ),
         _ => ("invalid_request_error", None, "Request failed (simulated)."),
     };
     let msg = f.message.as_deref().unwrap_or(default_msg);
@@ -56,7 +96,10 @@ pub fn check_auth(headers: &HeaderMap) -> Result<(), Response> {
     let key = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|k| !k.is_empty());
     match key {
@@ -86,7 +129,10 @@ pub fn list_models(headers: &HeaderMap) -> Response {
     if let Err(r) = check_auth(headers) {
         return r;
     }
-    let data: Vec<Value> = MODELS.iter().map(|(id, owner)| model_object(id, owner)).collect();
+    let data: Vec<Value> = MODELS
+        .iter()
+        .map(|(id, owner)| model_object(id, owner))
+        .collect();
     let body = json!({ "object": "list", "data": data });
     json_status(StatusCode::OK, body.to_string().into_bytes())
 }
@@ -96,6 +142,13 @@ pub fn get_model(headers: &HeaderMap, id: &str) -> Response {
     if let Err(r) = check_auth(headers) {
         return r;
     }
-    let owner = MODELS.iter().find(|(m, _)| *m == id).map(|(_, o)| *o).unwrap_or("system");
-    json_status(StatusCode::OK, model_object(id, owner).to_string().into_bytes())
+    let owner = MODELS
+        .iter()
+        .find(|(m, _)| *m == id)
+        .map(|(_, o)| *o)
+        .unwrap_or("system");
+    json_status(
+        StatusCode::OK,
+        model_object(id, owner).to_string().into_bytes(),
+    )
 }
