@@ -46,10 +46,7 @@ impl SseParser {
             }
         }
         self.buf.extend_from_slice(rest);
-        loop {
-            let Some(pos) = self.buf.iter().position(|b| *b == b'\n' || *b == b'\r') else {
-                break;
-            };
+        while let Some(pos) = self.buf.iter().position(|b| *b == b'\n' || *b == b'\r') {
             let line = self.buf.split_to(pos);
             let terminator = self.buf.split_to(1);
             if terminator[0] == b'\r' {

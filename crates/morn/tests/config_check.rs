@@ -1,0 +1,102 @@
+//! `morn config check`: every problem, with its location, in one run.
+
+mod support;
+
+use support::run_morn;
+
+#[test]
+fn a_good_file_passes() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/simulated.toml");
+    let (code, stdout, _) = run_morn(&["config", "check", example], &[], dir.path())?;
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("OK (3 providers, 5 models)"), "{stdout}");
+    Ok(())
+}
+
+#[test]
+fn reports_every_problem_with_its_line() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"[server]
+listen = "not-an-address"
+colour = "blue"
+
+[providers.openai]
+kind = "openai"
+api_key = { env = "TEST_SURELY_UNSET_VAR" }
+base_ur1 = "https://example.com"
+
+[[models]]
+name = "gpt-4o"
+provider = "openai"
+
+[[models]]
+name = "claude"
+provider = "anthropic"
+"#,
+    )?;
+    let file = path.to_string_lossy().into_owned();
+    let (code, stdout, _) = run_morn(&["config", "check", &file], &[], dir.path())?;
+    assert_eq!(code, 1, "{stdout}");
+    let expect = [
+        format!("{file}:3: `server.colour`: unknown key"),
+        format!("{file}:8: `providers.openai.base_ur1`: unknown key"),
+        format!("{file}:2: `server.listen`: `not-an-address` is not an address"),
+        format!(
+            "{file}:7: `providers.openai.api_key`: environment variable `TEST_SURELY_UNSET_VAR` is not set"
+        ),
+        format!("{file}:16: `models[1].provider`: no provider named `anthropic`"),
+    ];
+    for line in &expect {
+        assert!(
+            stdout.contains(line.as_str()),
+            "missing {line:?} in:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("5 problems found"), "{stdout}");
+    Ok(())
+}
+
+#[test]
+fn reports_type_errors_and_bad_toml() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("types.toml");
+    std::fs::write(&path, "[server]\nshutdown_grace_secs = \"soon\"\n")?;
+    let (code, stdout, _) = run_morn(
+        &["config", "check", &path.to_string_lossy()],
+        &[],
+        dir.path(),
+    )?;
+    assert_eq!(code, 1);
+    assert!(stdout.contains("`server.shutdown_grace_secs`"), "{stdout}");
+
+    std::fs::write(&path, "[server\nlisten = 1\n")?;
+    let (code, stdout, _) = run_morn(
+        &["config", "check", &path.to_string_lossy()],
+        &[],
+        dir.path(),
+    )?;
+    assert_eq!(code, 1);
+    assert!(stdout.contains(":1: invalid TOML"), "{stdout}");
+    Ok(())
+}
+
+#[test]
+fn unknown_environment_keys_are_errors_too() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/simulated.toml");
+    let (code, stdout, _) = run_morn(
+        &["config", "check", example],
+        &[("MORN_SERVER__LISTN", "x")],
+        dir.path(),
+    )?;
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("environment variable MORN_SERVER__LISTN: `server.listn`: unknown key"),
+        "{stdout}"
+    );
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! Black-box tests of `morn serve`: startup, probes, request ids, authentication in
+//! each caller's protocol, environment overrides, logs without secrets, and graceful
+//! shutdown with streams in flight.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{KEY, Morn, UPSTREAM_SECRET, config_for, start_mock};
+
+fn chat_body(model: &str, prompt: &str, stream: bool) -> Value {
+    json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": prompt}]})
+}
+
+#[tokio::test]
+async fn starts_and_answers_probes_with_request_ids() -> anyhow::Result<()> {
+    let mock = start_mock().await?;
+    let morn = Morn::start(&config_for(&mock, ""), &[])?;
+    let http = support::http();
+    let health = http.get(format!("{}/healthz", morn.base)).send().await?;
+    assert_eq!(health.status(), 200);
+    assert!(health.headers().contains_key("x-request-id"));
+    let ready = http.get(format!("{}/readyz", morn.base)).send().await?;
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await?["status"], "ready");
+    let echoed = http
+        .get(format!("{}/healthz", morn.base))
+        .header("x-request-id", "req-abc-123")
+        .send()
+        .await?;
+    assert_eq!(echoed.headers()["x-request-id"], "req-abc-123");
+    assert!(
+        morn.dir.path().join("data/morn.db").exists(),
+        "the SQLite database lives in the data dir"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn rejects_missing_or_wrong_keys_in_the_callers_protocol() -> anyhow::Result<()> {
+    let mock = start_mock().await?;
+    let morn = Morn::start(&config_for(&mock, ""), &[])?;
+    let http = support::http();
+
+    let openai = http
+        .post(format!("{}/v1/chat/completions", morn.base))
+        .json(&chat_body("gpt-4o-mini", "hi", false))
+        .send()
+        .await?;
+    assert_eq!(openai.status(), 401);
+    let body: Value = openai.json().await?;
+    // OpenAI itself reports a bad key as an `invalid_request_error`; the code says which.
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    assert_eq!(body["error"]["code"], "missing_api_key");
+
+    let anthropic = http
+        .post(format!("{}/v1/messages", morn.base))
+        .header("x-api-key", "wrong")
+        .header("anthropic-version", "2023-06-01")
+        .json(&json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await?;
+    assert_eq!(anthropic.status(), 401);
+    let body: Value = anthropic.json().await?;
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "authentication_error");
+
+    let ok = http
+        .post(format!("{}/v1/messages", morn.base))
+        .header("x-api-key", KEY)
+        .json(&json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await?;
+    assert_eq!(ok.status(), 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn environment_overrides_the_file() -> anyhow::Result<()> {
+    let mock = start_mock().await?;
+    // The file maps gpt-4o-mini to an unreachable server; the environment fixes it.
+    let config = config_for("http://127.0.0.1:9", "");
+    let morn = Morn::start(
+        &config,
+        &[(
+            "MORN_PROVIDERS__MOCK_OPENAI__BASE_URL",
+            &format!("{mock}/v1"),
+        )],
+    )?;
+    let response = support::http()
+        .post(format!("{}/v1/chat/completions", morn.base))
+        .bearer_auth(KEY)
+        .json(&chat_body("gpt-4o-mini", "override works", false))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn json_logs_carry_request_ids_and_never_secrets() -> anyhow::Result<()> {
+    let mock = start_mock().await?;
+    let config = config_for(&mock, "[log]\nformat = \"json\"\nlevel = \"debug\"\n");
+    let morn = Morn::start(&config, &[])?;
+    let http = support::http();
+    for (model, prompt) in [
+        ("gpt-4o-mini", "hello"),
+        ("claude-sonnet-4-5", "fail #mock{\"status\":500}"),
+    ] {
+        http.post(format!("{}/v1/chat/completions", morn.base))
+            .bearer_auth(KEY)
+            .header("x-request-id", "trace-me-42")
+            .json(&chat_body(model, prompt, false))
+            .send()
+            .await?;
+    }
+    // Give the logger a moment to flush.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let logs = morn.stderr();
+    assert!(!logs.contains(KEY), "master key leaked into logs");
+    assert!(
+        !logs.contains(UPSTREAM_SECRET),
+        "upstream key leaked into logs"
+    );
+    let request_lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["span"]["request_id"] == "trace-me-42")
+        .collect();
+    assert!(
+        request_lines.len() >= 3,
+        "every line of the request names it:\n{logs}"
+    );
+    assert!(request_lines.iter().any(|l| l["fields"]["status"] == 500));
+    Ok(())
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_streams_finish_then_exits_zero() -> anyhow::Result<()> {
+    let mock = start_mock().await?;
+    let mut morn = Morn::start(&config_for(&mock, ""), &[])?;
+    let http = support::http();
+    // A stream of 10 chunks, 100 ms apart: about one second long.
+    let slow = r#"slow please #mock{"chunks":10,"chunk_gap_ms":100}"#;
+    let response = http
+        .post(format!("{}/v1/chat/completions", morn.base))
+        .bearer_auth(KEY)
+        .json(&chat_body("gpt-4o-mini", slow, true))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200);
+    morn.signal(15)?;
+    let started = Instant::now();
+    let body = response.text().await?;
+    assert!(
+        body.trim_end().ends_with("data: [DONE]"),
+        "the stream finished cleanly: {body}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "the stream was not cut short"
+    );
+    // No new connections are accepted once shutdown began.
+    let refused = http
+        .get(format!("{}/healthz", morn.base))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "a new request after SIGTERM must not be served"
+    );
+    assert_eq!(morn.wait_exit(Duration::from_secs(10))?, Some(0));
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_grace_period_bounds_shutdown() -> anyhow::Result<()> {
+    let mock = start_mock().await?;
+    let config = config_for(&mock, "[server]\nshutdown_grace_secs = 1\n");
+    let mut morn = Morn::start(&config, &[])?;
+    let http = support::http();
+    // A stream that would take 30 s.
+    let endless = r#"long #mock{"chunks":30,"chunk_gap_ms":1000}"#;
+    let response = http
+        .post(format!("{}/v1/chat/completions", morn.base))
+        .bearer_auth(KEY)
+        .json(&chat_body("gpt-4o-mini", endless, true))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200);
+    let started = Instant::now();
+    morn.signal(2)?;
+    let code = morn.wait_exit(Duration::from_secs(10))?;
+    assert_eq!(code, Some(0));
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(4),
+        "exited {took:?} after SIGINT with a 1 s grace period"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn refuses_to_start_without_a_master_key() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (code, _, stderr) =
+        support::run_morn(&["serve", "--listen", "127.0.0.1:0"], &[], dir.path())?;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("MORN_MASTER_KEY"), "{stderr}");
+    Ok(())
+}
