@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -175,7 +176,7 @@ provider = "mock_gemini"
 
 
 @pytest.fixture(scope="session")
-def servers():
+def servers(request):
     tmp = Path(tempfile.mkdtemp(prefix="morn-sdk-"))
     procs: list[Proc] = []
     try:
@@ -198,6 +199,9 @@ def servers():
             _stop(p.popen)
             if p._log_file is not None:
                 p._log_file.close()
+        # Keep the logs and config of a failed run for a look; tidy up otherwise.
+        if not request.session.testsfailed:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -237,4 +241,5 @@ def pytest_runtest_makereport(item, call):
                 tail = servers[name].log_tail_since(offsets[name])
                 if tail:
                     report.sections.append((f"{name} stderr during this test", tail))
+            report.sections.append(("morn-sdk files (config, full logs; kept after a failed run)", str(servers["tmp"])))
     return report
