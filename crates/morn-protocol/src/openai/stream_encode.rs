@@ -1,0 +1,275 @@
+//! Inbound Chat Completions streaming: canonical [`StreamEvent`]s → OpenAI
+//! `chat.completion.chunk` SSE events, chunk for chunk as api.openai.com sends them.
+//!
+//! - The first chunk of each choice carries `delta: {"role":"assistant","content":"","refusal":null}`
+//!   (sent on `Start` for choice 0, before the first event of any other choice).
+//! - Text is `delta.content`, thinking is `delta.reasoning_content`.
+//! - A tool call opens with `{index,id,type:"function",function:{name,arguments:""}}`
+//!   and continues with `{index,function:{arguments:"…"}}`.
+//! - `Finish` is a chunk with an empty delta and the finish reason.
+//! - With `include_usage`, every chunk carries `"usage": null` and `Usage` becomes a
+//!   final chunk with `choices: []`; without it, usage is not sent.
+//! - `finish()` writes `data: [DONE]`. An `Error` writes `data: {"error":{…}}` (the
+//!   official SDKs raise on it) and closes the stream: nothing else, no `[DONE]`, so a
+//!   failure can never look like a clean end.
+
+use serde::{Serialize, Serializer};
+
+use super::usage::WireUsageOut;
+use super::{finish_reason_str, render_error, write_json};
+use crate::sse::write_data;
+use crate::{StreamEncoder, StreamEvent, Usage};
+
+/// Canonical events → OpenAI chunks. One per client stream.
+#[derive(Debug)]
+pub struct ChatStreamEncoder {
+    include_usage: bool,
+    created: i64,
+    id: String,
+    model: String,
+    /// Choices whose role chunk was sent. A list, not a bitmap indexed by choice: the
+    /// index comes from the upstream and must not size an allocation.
+    opened: Vec<u32>,
+    /// An error was written: the stream is over.
+    closed: bool,
+}
+
+impl ChatStreamEncoder {
+    /// `include_usage` is the client's `stream_options.include_usage`; `created` the
+    /// Unix time stamped on every chunk.
+    pub fn new(include_usage: bool, created: i64) -> Self {
+        Self {
+            include_usage,
+            created,
+            id: String::new(),
+            model: String::new(),
+            opened: Vec::new(),
+            closed: false,
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>, choice: Option<ChoiceOut<'_>>, usage: Option<&Usage>) {
+        let choices = match &choice {
+            Some(c) => std::slice::from_ref(c),
+            None => &[],
+        };
+        let usage = match (self.include_usage, usage) {
+            (false, _) => UsageField::Absent,
+            (true, None) => UsageField::Null,
+            (true, Some(u)) => UsageField::Present(WireUsageOut::from(u)),
+        };
+        let chunk = Chunk {
+            id: &self.id,
+            object: "chat.completion.chunk",
+            created: self.created,
+            model: &self.model,
+            choices,
+            usage,
+        };
+        out.extend_from_slice(b"data: ");
+        write_json(out, &chunk);
+        out.extend_from_slice(b"\n\n");
+    }
+
+    /// Sends the role chunk of `choice` unless it was sent already.
+    fn open(&mut self, choice: u32, out: &mut Vec<u8>) {
+        if self.opened.contains(&choice) {
+            return;
+        }
+        self.opened.push(choice);
+        let delta = Delta {
+            role: Some("assistant"),
+            content: Some(""),
+            refusal: Some(None),
+            ..Delta::default()
+        };
+        self.write(out, Some(ChoiceOut::delta(choice, delta)), None);
+    }
+
+    fn delta(&mut self, choice: u32, delta: Delta<'_>, out: &mut Vec<u8>) {
+        self.open(choice, out);
+        self.write(out, Some(ChoiceOut::delta(choice, delta)), None);
+    }
+}
+
+impl StreamEncoder for ChatStreamEncoder {
+    fn encode(&mut self, event: &StreamEvent, out: &mut Vec<u8>) {
+        if self.closed {
+            return;
+        }
+        match event {
+            StreamEvent::Start { id, model, .. } => {
+                self.id.clone_from(id);
+                self.model.clone_from(model);
+                self.open(0, out);
+            }
+            StreamEvent::TextDelta { choice, text } => {
+                let delta = Delta {
+                    content: Some(text),
+                    ..Delta::default()
+                };
+                self.delta(*choice, delta, out);
+            }
+            StreamEvent::ThinkingDelta { choice, text } => {
+                let delta = Delta {
+                    reasoning_content: Some(text),
+                    ..Delta::default()
+                };
+                self.delta(*choice, delta, out);
+            }
+            // OpenAI has no place for Anthropic's thinking signatures.
+            StreamEvent::ThinkingSignature { .. } => {}
+            StreamEvent::ToolCallStart {
+                choice,
+                index,
+                id,
+                name,
+            } => {
+                let call = ToolCallDelta {
+                    index: *index,
+                    id: Some(id),
+                    kind: Some("function"),
+                    function: FunctionDelta {
+                        name: Some(name),
+                        arguments: "",
+                    },
+                };
+                let delta = Delta {
+                    tool_calls: Some([call]),
+                    ..Delta::default()
+                };
+                self.delta(*choice, delta, out);
+            }
+            StreamEvent::ToolCallDelta {
+                choice,
+                index,
+                arguments,
+            } => {
+                let call = ToolCallDelta {
+                    index: *index,
+                    id: None,
+                    kind: None,
+                    function: FunctionDelta {
+                        name: None,
+                        arguments,
+                    },
+                };
+                let delta = Delta {
+                    tool_calls: Some([call]),
+                    ..Delta::default()
+                };
+                self.delta(*choice, delta, out);
+            }
+            StreamEvent::Finish { choice, reason, .. } => {
+                self.open(*choice, out);
+                let c = ChoiceOut {
+                    index: *choice,
+                    delta: Delta::default(),
+                    logprobs: None,
+                    finish_reason: Some(finish_reason_str(*reason)),
+                };
+                self.write(out, Some(c), None);
+            }
+            StreamEvent::Usage(usage) => {
+                if self.include_usage {
+                    self.write(out, None, Some(usage));
+                }
+            }
+            StreamEvent::Error(err) => {
+                write_data(out, &render_error(err));
+                self.closed = true;
+            }
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.closed {
+            write_data(out, b"[DONE]");
+            self.closed = true;
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Chunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: i64,
+    model: &'a str,
+    choices: &'a [ChoiceOut<'a>],
+    #[serde(skip_serializing_if = "UsageField::is_absent")]
+    usage: UsageField,
+}
+
+/// `usage` is omitted without `include_usage`, `null` on ordinary chunks with it.
+enum UsageField {
+    Absent,
+    Null,
+    Present(WireUsageOut),
+}
+
+impl UsageField {
+    fn is_absent(&self) -> bool {
+        matches!(self, Self::Absent)
+    }
+}
+
+impl Serialize for UsageField {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Present(u) => u.serialize(s),
+            Self::Absent | Self::Null => s.serialize_none(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ChoiceOut<'a> {
+    index: u32,
+    delta: Delta<'a>,
+    logprobs: Option<()>,
+    finish_reason: Option<&'static str>,
+}
+
+impl<'a> ChoiceOut<'a> {
+    fn delta(index: u32, delta: Delta<'a>) -> Self {
+        Self {
+            index,
+            delta,
+            logprobs: None,
+            finish_reason: None,
+        }
+    }
+}
+
+#[derive(Serialize, Default)]
+struct Delta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'a str>,
+    /// `Some(None)` writes `"refusal": null` (first chunk only, as OpenAI does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<Option<()>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[ToolCallDelta<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+struct ToolCallDelta<'a> {
+    index: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    function: FunctionDelta<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionDelta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    arguments: &'a str,
+}

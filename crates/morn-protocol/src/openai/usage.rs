@@ -1,0 +1,95 @@
+//! The OpenAI `usage` object, written for clients and read from upstreams.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Usage;
+
+/// `usage` as OpenAI writes it today, details included (clients such as the Python
+/// SDK read `prompt_tokens_details.cached_tokens` and
+/// `completion_tokens_details.reasoning_tokens`).
+#[derive(Serialize)]
+pub(crate) struct WireUsageOut {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+    prompt_tokens_details: PromptDetailsOut,
+    completion_tokens_details: CompletionDetailsOut,
+}
+
+#[derive(Serialize)]
+struct PromptDetailsOut {
+    cached_tokens: u64,
+    audio_tokens: u64,
+}
+
+#[derive(Serialize)]
+struct CompletionDetailsOut {
+    reasoning_tokens: u64,
+    audio_tokens: u64,
+    accepted_prediction_tokens: u64,
+    rejected_prediction_tokens: u64,
+}
+
+impl From<&Usage> for WireUsageOut {
+    fn from(u: &Usage) -> Self {
+        Self {
+            prompt_tokens: u.input_tokens,
+            completion_tokens: u.output_tokens,
+            total_tokens: u.total_tokens(),
+            prompt_tokens_details: PromptDetailsOut {
+                cached_tokens: u.cache_read_tokens,
+                audio_tokens: 0,
+            },
+            completion_tokens_details: CompletionDetailsOut {
+                reasoning_tokens: u.reasoning_tokens,
+                audio_tokens: 0,
+                accepted_prediction_tokens: 0,
+                rejected_prediction_tokens: 0,
+            },
+        }
+    }
+}
+
+/// `usage` as OpenAI-compatible servers send it: every field optional and nullable.
+#[derive(Deserialize, Default, Debug, Clone, Copy)]
+pub(crate) struct WireUsageIn {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetailsIn>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetailsIn>,
+    /// DeepSeek reports cache hits here instead of `prompt_tokens_details`.
+    #[serde(default)]
+    prompt_cache_hit_tokens: Option<u64>,
+}
+
+#[derive(Deserialize, Default, Debug, Clone, Copy)]
+struct PromptDetailsIn {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Deserialize, Default, Debug, Clone, Copy)]
+struct CompletionDetailsIn {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+impl From<WireUsageIn> for Usage {
+    fn from(u: WireUsageIn) -> Self {
+        let cached = u.prompt_tokens_details.and_then(|d| d.cached_tokens);
+        Usage {
+            input_tokens: u.prompt_tokens.unwrap_or(0),
+            output_tokens: u.completion_tokens.unwrap_or(0),
+            cache_read_tokens: cached.or(u.prompt_cache_hit_tokens).unwrap_or(0),
+            cache_write_tokens: 0,
+            reasoning_tokens: u
+                .completion_tokens_details
+                .and_then(|d| d.reasoning_tokens)
+                .unwrap_or(0),
+        }
+    }
+}
