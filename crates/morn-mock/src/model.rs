@@ -44,38 +44,53 @@ pub struct Prompt {
     user_text: String,
     images: u32,
     tool_result: Option<String>,
+    /// The last message was a tool result: a following one adds to it (OpenAI sends
+    /// parallel results as consecutive `tool` messages).
+    in_tool_run: bool,
     pub input_tokens: u64,
     pub tools: Vec<ToolSpec>,
     pub tool_choice: ToolChoice,
     pub stop: Vec<String>,
     pub max_tokens: Option<u64>,
     pub format: OutputFormat,
-    pub seed: u64,
     pub found: MessageDirectives,
 }
 
 impl Prompt {
-    /// `seed` should hash the request body so identical requests answer alike.
-    pub fn new(seed: u64) -> Self {
+    pub fn new() -> Self {
         Self {
             user_text: String::new(),
             images: 0,
             tool_result: None,
+            in_tool_run: false,
             input_tokens: MESSAGE_OVERHEAD,
             tools: Vec::new(),
             tool_choice: ToolChoice::Auto,
             stop: Vec::new(),
             max_tokens: None,
             format: OutputFormat::Text,
-            seed,
             found: MessageDirectives::default(),
         }
+    }
+
+    /// A seed from what the model "reads" (the echoed text, tool results, images), not
+    /// from the request bytes: the same prompt gets the same answer whether it was
+    /// streamed or not and whichever provider format carried it, so a gateway's
+    /// streamed and non-streamed translations can be compared exactly.
+    pub fn content_seed(&self) -> u64 {
+        let mut key = self.user_text.clone();
+        key.push('\u{1}');
+        if let Some(result) = &self.tool_result {
+            key.push_str(result);
+        }
+        text::hash64(key.as_bytes()) ^ u64::from(self.images)
     }
 
     /// Starts a message; a user message replaces the text the answer echoes.
     pub fn begin_message(&mut self, is_user: bool) {
         self.input_tokens += MESSAGE_OVERHEAD;
         self.tool_result = None;
+        self.in_tool_run = false;
         if is_user {
             self.user_text.clear();
             self.images = 0;
@@ -102,6 +117,15 @@ impl Prompt {
     pub fn image(&mut self) {
         self.input_tokens += IMAGE_TOKENS;
         self.images += 1;
+    }
+
+    /// Starts a message of tool results; consecutive ones form one group of results.
+    pub fn begin_tool_message(&mut self) {
+        self.input_tokens += MESSAGE_OVERHEAD;
+        if !self.in_tool_run {
+            self.tool_result = None;
+        }
+        self.in_tool_run = true;
     }
 
     /// A tool result; if it ends the conversation the answer reports on it.
@@ -165,7 +189,7 @@ impl Answer {
 
 /// Answers the prompt. `variant` distinguishes choices of one request (`n`).
 pub fn generate(p: &Prompt, d: &Directives, variant: u64) -> Answer {
-    let mut words = Words::new(text::mix(p.seed ^ variant.wrapping_mul(0x9e37)));
+    let mut words = Words::new(text::mix(p.content_seed() ^ variant.wrapping_mul(0x9e37)));
     if let Some(calls) = tool_calls(p, d, &mut words) {
         let output_tokens: u64 = calls
             .iter()
@@ -324,7 +348,7 @@ mod tests {
     use super::*;
 
     fn prompt(text: &str) -> Prompt {
-        let mut p = Prompt::new(42);
+        let mut p = Prompt::new();
         p.begin_message(true);
         p.user_text(text, true);
         p

@@ -215,6 +215,7 @@ async fn fail_first_counts_per_directive() {
 #[tokio::test]
 async fn hang_never_answers() {
     let base = start().await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_millis(300))
         .build()

@@ -106,7 +106,11 @@ pub struct Message {
 impl Message {
     /// A message holding a single text part.
     pub fn text(role: Role, text: impl Into<String>) -> Self {
-        Self { role, content: vec![Part::Text { text: text.into() }], name: None }
+        Self {
+            role,
+            content: vec![Part::Text { text: text.into() }],
+            name: None,
+        }
     }
 
     /// All text parts joined, ignoring other parts.

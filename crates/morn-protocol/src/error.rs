@@ -139,8 +139,11 @@ impl ApiError {
 
     /// A body that is not valid JSON for the endpoint.
     pub fn invalid_json(detail: impl std::fmt::Display) -> Self {
-        Self::new(ErrorKind::InvalidRequest, format!("Invalid request body: {detail}"))
-            .with_code("invalid_json")
+        Self::new(
+            ErrorKind::InvalidRequest,
+            format!("Invalid request body: {detail}"),
+        )
+        .with_code("invalid_json")
     }
 
     /// An upstream answered with something Morn could not understand.

@@ -146,9 +146,18 @@ mod tests {
             assert_eq!(
                 events,
                 vec![
-                    SseEvent { event: Some("a".into()), data: "{\"x\":1}".into() },
-                    SseEvent { event: None, data: "one\ntwo".into() },
-                    SseEvent { event: None, data: "[DONE]".into() },
+                    SseEvent {
+                        event: Some("a".into()),
+                        data: "{\"x\":1}".into()
+                    },
+                    SseEvent {
+                        event: None,
+                        data: "one\ntwo".into()
+                    },
+                    SseEvent {
+                        event: None,
+                        data: "[DONE]".into()
+                    },
                 ],
                 "split at {split}"
             );
@@ -174,8 +183,14 @@ mod tests {
         assert_eq!(
             parse_all(&out),
             vec![
-                SseEvent { event: Some("ping".into()), data: "{}".into() },
-                SseEvent { event: None, data: "[DONE]".into() },
+                SseEvent {
+                    event: Some("ping".into()),
+                    data: "{}".into()
+                },
+                SseEvent {
+                    event: None,
+                    data: "[DONE]".into()
+                },
             ]
         );
     }

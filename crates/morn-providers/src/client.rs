@@ -166,9 +166,18 @@ impl Provider {
         let retry_after = retry_after_seconds(response.headers());
         let body = response.bytes().await.unwrap_or_default();
         let err = match self.kind() {
+            // OpenAI's codes (`context_length_exceeded`, ...) are the vocabulary OpenAI
+            // clients know, so they pass through.
             ProviderKind::OpenAi => openai::decode_error(status, &body, retry_after),
-            ProviderKind::Anthropic => anthropic::decode_error(status, &body, retry_after),
-            ProviderKind::Gemini => gemini::decode_error(status, &body, retry_after),
+            // Other providers' codes would make Morn's codes depend on the route taken;
+            // the caller gets Morn's stable code for the class, and the upstream's
+            // message.
+            ProviderKind::Anthropic => {
+                normalize_code(anthropic::decode_error(status, &body, retry_after))
+            }
+            ProviderKind::Gemini => {
+                normalize_code(gemini::decode_error(status, &body, retry_after))
+            }
         };
         tracing::warn!(provider = %self.settings.name, status, code = %err.code, "upstream returned an error");
         Err(err)
@@ -206,6 +215,11 @@ pub(crate) fn transport_error(e: &reqwest::Error) -> ApiError {
         )
         .with_code("upstream_connection_failed")
     }
+}
+
+fn normalize_code(err: ApiError) -> ApiError {
+    let code = err.kind.default_code();
+    err.with_code(code)
 }
 
 fn encode_chat(

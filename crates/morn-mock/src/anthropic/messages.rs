@@ -34,7 +34,7 @@ fn prepare(headers: &HeaderMap, body: &[u8]) -> Result<(Prompt, Params, Value), 
             "There was an error parsing the body of your request: {e}"
         ))
     })?;
-    let mut prompt = Prompt::new(hash64(body));
+    let mut prompt = Prompt::new();
     let params = parse(&v, &mut prompt).map_err(|m| bad_request(&m))?;
     if let Some(e) = &prompt.found.error {
         return Err(bad_request(e));
@@ -101,6 +101,18 @@ fn parse(v: &Value, p: &mut Prompt) -> Result<Params, String> {
         .get("messages")
         .and_then(Value::as_array)
         .ok_or("messages: Field required")?;
+    // Native structured outputs: `output_config.format` (and the deprecated beta
+    // `output_format`) with a JSON schema make the answer a schema instance.
+    let format = obj
+        .get("output_config")
+        .and_then(|c| c.get("format"))
+        .or_else(|| obj.get("output_format"));
+    if let Some(schema) = format
+        .filter(|f| f.get("type").and_then(Value::as_str) == Some("json_schema"))
+        .and_then(|f| f.get("schema"))
+    {
+        p.format = crate::model::OutputFormat::JsonSchema(schema.clone());
+    }
     match obj.get("system") {
         Some(Value::String(s)) => p.user_text(s, false),
         Some(Value::Array(blocks)) => {

@@ -11,7 +11,7 @@ use crate::directives::{self, Directives};
 use crate::model::{self, Answer, Finish, OutputFormat, Prompt, ToolChoice, ToolSpec};
 use crate::routes::effective;
 use crate::sse::{self, Pacing, data_crlf, json_status};
-use crate::text::{self, hash64};
+use crate::text;
 use crate::{Shared, faults};
 
 const BROKEN: &[u8] = b"data: {\"candidates\": [{\"content\": {\"parts\": [{\"te\r\n\r\n";
@@ -29,7 +29,7 @@ pub async fn handle(
         Ok(h) => h,
         Err(e) => return bad_request(&e),
     };
-    let mut prompt = Prompt::new(hash64(body));
+    let mut prompt = Prompt::new();
     if let Err(msg) = parse_body(body, &mut prompt) {
         return bad_request(&msg);
     }
@@ -67,7 +67,7 @@ pub async fn handle(
 }
 
 pub fn count_tokens(_model: &str, body: &[u8]) -> Response {
-    let mut prompt = Prompt::new(hash64(body));
+    let mut prompt = Prompt::new();
     match parse_body(body, &mut prompt) {
         Ok(()) => json_status(
             StatusCode::OK,

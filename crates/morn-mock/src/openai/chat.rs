@@ -47,7 +47,7 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
             None,
         );
     };
-    let mut prompt = Prompt::new(hash64(&body));
+    let mut prompt = Prompt::new();
     let params = match parse(&v, &mut prompt) {
         Ok(p) => p,
         Err((msg, param, code)) => return bad_request(&msg, param, code),
@@ -172,7 +172,7 @@ fn parse_message(m: &Value, i: usize, p: &mut Prompt) -> Result<(), Invalid> {
             }
         }
         "tool" | "function" => {
-            p.begin_message(false);
+            p.begin_tool_message();
             p.tool_result(&content_text(content));
         }
         other => {

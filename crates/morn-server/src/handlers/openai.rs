@@ -73,9 +73,19 @@ pub async fn get_model(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
+    let dialect = Dialect::detect("/v1/models", &headers);
     match state.gateway.model(&id) {
+        Some(model) if dialect == Dialect::Anthropic => {
+            let body = serde_json::json!({
+                "type": "model",
+                "id": model.id,
+                "display_name": model.id,
+                "created_at": morn_protocol::anthropic::rfc3339(model.created),
+            });
+            json_response(body.to_string().into_bytes())
+        }
         Some(model) => json_response(openai::render_model(&model)),
-        None => Dialect::detect("/v1/models", &headers).error(
+        None => dialect.error(
             &ApiError::new(
                 ErrorKind::NotFound,
                 format!("The model `{id}` does not exist."),

@@ -1,0 +1,153 @@
+//! Test harness: the simulator and a real Morn server, both in process on port 0.
+//!
+//! Morn is assembled exactly as `morn serve` assembles it (providers, registry,
+//! gateway, SQLite store in a temp dir, the real router and server loop), with one
+//! provider per adapter pointed at the simulator.
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use morn_gateway::{Deployment, Gateway, ModelRegistry};
+use morn_providers::{Provider, ProviderKind, ProviderSettings, Secret};
+use morn_server::{AppState, AuthSettings, ServeOptions};
+use morn_store::SqliteStore;
+
+pub const KEY: &str = "sk-morn-test";
+
+/// Chat models by the adapter that serves them.
+pub const CHAT_MODELS: [(&str, &str); 3] = [
+    ("openai", "gpt-4o-mini"),
+    ("anthropic", "claude-sonnet-4-5"),
+    ("gemini", "gemini-2.5-flash"),
+];
+
+pub struct TestEnv {
+    pub base: String,
+    pub mock: String,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestEnv {
+    pub async fn start() -> anyhow::Result<Self> {
+        let mock_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let mock = format!("http://{}", mock_listener.local_addr()?);
+        tokio::spawn(morn_mock::serve(
+            mock_listener,
+            morn_mock::MockOptions::default(),
+        ));
+
+        morn_providers::install_crypto_provider();
+        let mut registry = ModelRegistry::new(1_700_000_000);
+        let providers = [
+            (
+                ProviderKind::OpenAi,
+                format!("{mock}/v1"),
+                vec!["gpt-4o-mini", "text-embedding-3-small"],
+            ),
+            (
+                ProviderKind::Anthropic,
+                mock.clone(),
+                vec!["claude-sonnet-4-5"],
+            ),
+            (
+                ProviderKind::Gemini,
+                format!("{mock}/v1beta"),
+                vec!["gemini-2.5-flash", "gemini-embedding-001"],
+            ),
+        ];
+        for (kind, base_url, models) in providers {
+            let provider = Arc::new(
+                Provider::new(ProviderSettings {
+                    name: format!("mock_{}", kind.as_str()),
+                    kind,
+                    base_url,
+                    api_key: Some(Secret::new("mock-key")),
+                    headers: Vec::new(),
+                    connect_timeout: Duration::from_secs(2),
+                    request_timeout: Duration::from_secs(10),
+                })
+                .map_err(anyhow::Error::msg)?,
+            );
+            for model in models {
+                registry.insert(
+                    model.to_owned(),
+                    Deployment {
+                        provider: provider.clone(),
+                        upstream_model: model.to_owned(),
+                    },
+                );
+            }
+        }
+        let dir = tempfile::tempdir()?;
+        let store = SqliteStore::open(dir.path()).await?;
+        let state = AppState {
+            gateway: Arc::new(Gateway::new(registry)),
+            store,
+            auth: Arc::new(AuthSettings {
+                master_key: Secret::new(KEY),
+            }),
+            max_body_bytes: 64 * 1024,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let options = ServeOptions {
+            shutdown_grace: Duration::from_secs(5),
+        };
+        tokio::spawn(morn_server::serve(listener, state, options, async {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            base,
+            mock,
+            http: reqwest::Client::new(),
+            _dir: dir,
+            shutdown: Some(tx),
+        })
+    }
+
+    /// POSTs JSON with the master key as a bearer token.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<reqwest::Response> {
+        Ok(self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(KEY)
+            .json(body)
+            .send()
+            .await?)
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Parses an SSE body into `(event, data)` pairs.
+pub fn sse_events(body: &str) -> Vec<(Option<String>, String)> {
+    morn_protocol::sse::parse_all(body.as_bytes())
+        .into_iter()
+        .map(|e| (e.event, e.data))
+        .collect()
+}
+
+/// The data of each event parsed as JSON (`[DONE]` kept as a string).
+pub fn sse_json(body: &str) -> Vec<serde_json::Value> {
+    sse_events(body)
+        .into_iter()
+        .map(|(_, data)| serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data)))
+        .collect()
+}
