@@ -1,7 +1,7 @@
 //! Bearer-key authentication for `/v1`: `Authorization: Bearer <key>` (OpenAI style) or
 //! `x-api-key: <key>` (Anthropic style). Failures are answered in the caller's dialect.
 
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -12,9 +12,14 @@ use crate::state::AppState;
 
 /// Middleware: lets the request through when it carries the master key.
 pub async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    // Inside the nested `/v1` router the URI has lost its prefix; the original has it.
+    let path = request.extensions().get::<OriginalUri>().map_or_else(
+        || request.uri().path().to_owned(),
+        |uri| uri.path().to_owned(),
+    );
     let presented = presented_key(request.headers());
     let Some(key) = presented else {
-        let dialect = Dialect::detect(request.uri().path(), request.headers());
+        let dialect = Dialect::detect(&path, request.headers());
         return dialect.error(
             &ApiError::new(
                 ErrorKind::Authentication,
@@ -24,7 +29,7 @@ pub async fn require_key(State(state): State<AppState>, request: Request, next: 
         );
     };
     if !constant_time_eq(key.as_bytes(), state.auth.master_key.expose().as_bytes()) {
-        let dialect = Dialect::detect(request.uri().path(), request.headers());
+        let dialect = Dialect::detect(&path, request.headers());
         return dialect.error(&ApiError::new(
             ErrorKind::Authentication,
             "Invalid API key.",

@@ -1,7 +1,7 @@
 //! The route table: every path Morn serves and the handler behind it.
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{OriginalUri, Request};
 use axum::middleware;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -35,8 +35,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Unknown paths and methods: 404 in the caller's dialect.
-async fn unknown_route(request: Request) -> Response {
-    let path = request.uri().path().to_owned();
+async fn unknown_route(OriginalUri(uri): OriginalUri, request: Request) -> Response {
+    let path = uri.path().to_owned();
     Dialect::detect(&path, request.headers()).error(
         &ApiError::new(
             ErrorKind::NotFound,

@@ -100,3 +100,25 @@ fn unknown_environment_keys_are_errors_too() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn the_real_providers_example_is_valid_once_keys_are_set() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/providers.toml");
+    let (code, stdout, _) = run_morn(&["config", "check", example], &[], dir.path())?;
+    assert_eq!(code, 1, "missing keys are reported: {stdout}");
+    assert!(
+        stdout.contains("environment variable `OPENAI_API_KEY` is not set"),
+        "{stdout}"
+    );
+    let keys = [
+        ("OPENAI_API_KEY", "a"),
+        ("ANTHROPIC_API_KEY", "b"),
+        ("GEMINI_API_KEY", "c"),
+        ("OPENROUTER_API_KEY", "d"),
+    ];
+    let (code, stdout, _) = run_morn(&["config", "check", example], &keys, dir.path())?;
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!stdout.contains("\"a\""), "secret values are never printed");
+    Ok(())
+}

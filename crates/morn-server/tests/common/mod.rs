@@ -35,6 +35,11 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with_timeout(Duration::from_secs(10)).await
+    }
+
+    /// Like `start`, with every upstream call bounded by `request_timeout`.
+    pub async fn start_with_timeout(request_timeout: Duration) -> anyhow::Result<Self> {
         let mock_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let mock = format!("http://{}", mock_listener.local_addr()?);
         tokio::spawn(morn_mock::serve(
@@ -61,16 +66,25 @@ impl TestEnv {
                 vec!["gemini-2.5-flash", "gemini-embedding-001"],
             ),
         ];
-        for (kind, base_url, models) in providers {
+        let unreachable = (
+            ProviderKind::OpenAi,
+            "http://127.0.0.1:9/v1".to_owned(),
+            vec!["offline-model"],
+        );
+        for (kind, base_url, models) in providers.into_iter().chain([unreachable]) {
             let provider = Arc::new(
                 Provider::new(ProviderSettings {
-                    name: format!("mock_{}", kind.as_str()),
+                    name: if models[0] == "offline-model" {
+                        "offline".into()
+                    } else {
+                        format!("mock_{}", kind.as_str())
+                    },
                     kind,
                     base_url,
                     api_key: Some(Secret::new("mock-key")),
                     headers: Vec::new(),
                     connect_timeout: Duration::from_secs(2),
-                    request_timeout: Duration::from_secs(10),
+                    request_timeout,
                 })
                 .map_err(anyhow::Error::msg)?,
             );
