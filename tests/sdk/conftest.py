@@ -138,6 +138,14 @@ shutdown_grace_secs = 2
 format = "pretty"
 level = "info"
 
+# This suite checks protocol compatibility: each upstream answer must reach the SDK
+# as-is, so no retries and no circuit breaker (routing has its own Rust suite).
+[routing]
+retry = {{ max_attempts = 1 }}
+
+[routing.health]
+enabled = false
+
 [providers.mock_openai]
 kind = "openai"
 base_url = "{mock_url}/v1"

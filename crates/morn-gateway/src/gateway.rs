@@ -1,93 +1,202 @@
 //! The gateway service: what the HTTP handlers call.
 
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
 use morn_protocol::{
-    ApiError, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorKind, ModelInfo,
-    StreamEvent,
+    ApiError, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorKind,
+    FinishReason, ModelInfo,
 };
-use morn_providers::EventStream;
+use serde::Serialize;
 
-use crate::registry::{Deployment, ModelRegistry};
+use crate::pipeline::{RouteSource, Served, estimate_tokens, execute};
+use crate::routes::{ModelRoute, Routes, StateRegistry};
+use crate::routing::{HealthConfig, HealthSnapshot};
+use crate::spec::RouteSpec;
+use crate::stream::{ChatStream, Continuation};
 
-/// Resolves models and calls their deployments. Answers name the model as the client
-/// asked for it, not the upstream's name, so clients see the names they configured.
+/// Resolves models and serves them through their deployments.
+///
+/// The routing table is swapped whole on reload (`reload`); requests in flight keep
+/// the table (and providers) they started with, so a reload never drops them.
 #[derive(Debug)]
 pub struct Gateway {
-    registry: ModelRegistry,
+    table: RwLock<Arc<Routes>>,
+    states: Arc<StateRegistry>,
 }
 
-/// A stream being relayed, with the model name the client asked for.
-pub struct ChatStream {
-    pub events: EventStream,
+/// One deployment's health, for the admin endpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeploymentStatus {
     pub model: String,
-    /// The provider that serves it (for logs and the `x-morn-provider` header).
+    pub deployment: String,
     pub provider: String,
+    pub upstream_model: String,
+    pub weight: u32,
+    #[serde(flatten)]
+    pub health: HealthSnapshot,
 }
 
-impl ChatStream {
-    /// The next event, with the model name rewritten to the client's.
-    pub async fn next(&mut self) -> Option<StreamEvent> {
-        let mut event = self.events.next().await?;
-        if let StreamEvent::Start { model, .. } = &mut event {
-            model.clone_from(&self.model);
-        }
-        Some(event)
+struct Source<'a> {
+    table: &'a Routes,
+    states: &'a StateRegistry,
+}
+
+impl RouteSource for Source<'_> {
+    fn route(&self, name: &str) -> Option<Arc<ModelRoute>> {
+        self.table.resolve(name, self.states)
     }
 }
 
 impl Gateway {
-    pub fn new(registry: ModelRegistry) -> Self {
-        Self { registry }
+    pub fn new(specs: &[RouteSpec], health: HealthConfig) -> Self {
+        let states = Arc::new(StateRegistry::new(health));
+        let table = Routes::build(specs, &states, unix_now());
+        Self {
+            table: RwLock::new(Arc::new(table)),
+            states,
+        }
+    }
+
+    /// Replaces the routing table. Deployment health carries over by deployment id.
+    pub fn reload(&self, specs: &[RouteSpec]) {
+        let table = Arc::new(Routes::build(specs, &self.states, unix_now()));
+        *self
+            .table
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = table;
+    }
+
+    fn table(&self) -> Arc<Routes> {
+        self.table
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub fn models(&self) -> Vec<ModelInfo> {
-        self.registry.list()
+        self.table().list()
     }
 
     pub fn model(&self, name: &str) -> Option<ModelInfo> {
-        self.registry.info(name)
+        self.table().info(name)
     }
 
-    pub async fn chat(&self, req: &ChatRequest) -> Result<(ChatResponse, &str), ApiError> {
-        let deployment = self.resolve(&req.model)?;
-        let mut resp = deployment
-            .provider
-            .chat(req, &deployment.upstream_model)
+    /// Health of every deployment of every configured model.
+    pub fn health(&self) -> Vec<DeploymentStatus> {
+        let table = self.table();
+        let now = Instant::now();
+        table
+            .routes()
+            .flat_map(|route| {
+                route.deployments.iter().map(move |d| DeploymentStatus {
+                    model: route.name.clone(),
+                    deployment: d.id.clone(),
+                    provider: d.provider.name().to_owned(),
+                    upstream_model: d.upstream_model.clone(),
+                    weight: d.weight,
+                    health: d.health.snapshot(now),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn chat(&self, req: &ChatRequest) -> Result<(ChatResponse, Served), ApiError> {
+        let table = self.table();
+        let source = Source {
+            table: &table,
+            states: &self.states,
+        };
+        let route = resolve(&source, &req.model)?;
+        let policy_fallback = !route.fallbacks.content_policy.is_empty();
+        let (mut resp, deployment, served) =
+            execute(&source, route, estimate_tokens(req), |_, d| async move {
+                let resp = d.provider.chat(req, &d.upstream_model).await?;
+                if policy_fallback
+                    && resp
+                        .choices
+                        .iter()
+                        .any(|c| c.finish_reason == FinishReason::ContentFilter)
+                {
+                    return Err(ApiError::invalid(
+                        "messages",
+                        "The upstream refused the request under its content policy.",
+                    )
+                    .with_code("content_policy_violation"));
+                }
+                Ok(resp)
+            })
             .await?;
-        resp.model.clone_from(&req.model);
-        Ok((resp, deployment.provider.name()))
+        deployment.capacity.record_tokens(resp.usage.total_tokens());
+        resp.model.clone_from(&served.model);
+        Ok((resp, served))
     }
 
     pub async fn chat_stream(&self, req: &ChatRequest) -> Result<ChatStream, ApiError> {
-        let deployment = self.resolve(&req.model)?;
-        let events = deployment
-            .provider
-            .chat_stream(req, &deployment.upstream_model)
-            .await?;
-        Ok(ChatStream {
+        let table = self.table();
+        let source = Source {
+            table: &table,
+            states: &self.states,
+        };
+        let route = resolve(&source, &req.model)?;
+        let continue_on_failure = route.continue_on_failure;
+        let (events, deployment, served) = execute(
+            &source,
+            route.clone(),
+            estimate_tokens(req),
+            |_, d| async move { d.provider.chat_stream(req, &d.upstream_model).await },
+        )
+        .await?;
+        let served_route = if served.model == route.name {
+            route
+        } else {
+            resolve(&source, &served.model)?
+        };
+        let continuation =
+            continue_on_failure.then(|| Continuation::new(served_route.clone(), req.clone()));
+        Ok(ChatStream::new(
             events,
-            model: req.model.clone(),
-            provider: deployment.provider.name().to_owned(),
-        })
+            served,
+            deployment,
+            served_route.timeouts,
+            continuation,
+        ))
     }
 
-    pub async fn embed(&self, req: &EmbeddingRequest) -> Result<EmbeddingResponse, ApiError> {
-        let deployment = self.resolve(&req.model)?;
-        let mut resp = deployment
-            .provider
-            .embed(req, &deployment.upstream_model)
-            .await?;
-        resp.model.clone_from(&req.model);
-        Ok(resp)
-    }
-
-    fn resolve(&self, model: &str) -> Result<&Deployment, ApiError> {
-        self.registry.get(model).ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::NotFound,
-                format!("The model `{model}` does not exist or you do not have access to it."),
-            )
-            .with_code("model_not_found")
-            .with_param("model")
+    pub async fn embed(
+        &self,
+        req: &EmbeddingRequest,
+    ) -> Result<(EmbeddingResponse, Served), ApiError> {
+        let table = self.table();
+        let source = Source {
+            table: &table,
+            states: &self.states,
+        };
+        let route = resolve(&source, &req.model)?;
+        let (mut resp, deployment, served) = execute(&source, route, 0, |_, d| async move {
+            d.provider.embed(req, &d.upstream_model).await
         })
+        .await?;
+        deployment.capacity.record_tokens(resp.usage.input_tokens);
+        resp.model.clone_from(&served.model);
+        Ok((resp, served))
     }
+}
+
+fn resolve(source: &Source<'_>, model: &str) -> Result<Arc<ModelRoute>, ApiError> {
+    source.route(model).ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::NotFound,
+            format!("The model `{model}` does not exist or you do not have access to it."),
+        )
+        .with_code("model_not_found")
+        .with_param("model")
+    })
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

@@ -59,3 +59,29 @@ pub fn json_response(body: Vec<u8>) -> Response {
     )
         .into_response()
 }
+
+/// Headers saying who served the request: `x-morn-model` (the model that answered),
+/// `x-morn-deployment` (`<provider>/<upstream model>`), `x-morn-provider`,
+/// `x-morn-attempts`, and `x-morn-fallback-from` when a fallback model answered.
+pub fn served_headers(response: &mut Response, served: &morn_gateway::Served) {
+    let headers = response.headers_mut();
+    let mut put = |name: &'static str, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    put("x-morn-model", &served.model);
+    put("x-morn-deployment", &served.deployment);
+    put("x-morn-provider", &served.provider);
+    put("x-morn-attempts", &served.attempts.to_string());
+    if let Some(from) = &served.fallback_from {
+        put("x-morn-fallback-from", from);
+    }
+    tracing::info!(
+        model = %served.model,
+        deployment = %served.deployment,
+        attempts = served.attempts,
+        fallback_from = served.fallback_from.as_deref().unwrap_or(""),
+        "served"
+    );
+}

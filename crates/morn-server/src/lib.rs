@@ -13,4 +13,4 @@ mod stream;
 
 pub use routes::router;
 pub use serve::{ServeOptions, serve};
-pub use state::{AppState, AuthSettings};
+pub use state::{AppState, AuthSettings, ReloadHook};

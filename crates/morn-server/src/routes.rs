@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use morn_protocol::{ApiError, ErrorKind};
 
 use crate::dialect::Dialect;
-use crate::handlers::{anthropic, health, openai};
+use crate::handlers::{admin, anthropic, health, openai};
 use crate::state::AppState;
 use crate::{auth, request_id};
 
@@ -25,10 +25,19 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_key,
         ));
+    let api = Router::new()
+        .route("/admin/deployments", get(admin::deployments))
+        .route("/admin/reload", post(admin::reload))
+        .fallback(unknown_route)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .nest("/v1", v1)
+        .nest("/api/v1", api)
         .fallback(unknown_route)
         .layer(middleware::from_fn(request_id::assign))
         .with_state(state)

@@ -17,7 +17,14 @@ pub struct AppState {
     pub auth: Arc<AuthSettings>,
     /// Largest request body accepted, in bytes (larger ones get 413).
     pub max_body_bytes: usize,
+    /// Re-reads the configuration and reloads routes (admin reload endpoint); returns
+    /// the number of models or the problems found. `None` when there is nothing to
+    /// reload from.
+    pub reload: Option<ReloadHook>,
 }
+
+/// See [`AppState::reload`].
+pub type ReloadHook = Arc<dyn Fn() -> Result<usize, Vec<String>> + Send + Sync>;
 
 /// Authentication settings.
 #[derive(Debug, Clone)]

@@ -18,7 +18,7 @@ pub fn sse_response(
     encoder: Box<dyn StreamEncoder>,
     span: tracing::Span,
 ) -> Response {
-    let provider = HeaderValue::from_str(&stream.provider).ok();
+    let served = stream.served.clone();
     let relay = Relay {
         stream,
         encoder,
@@ -42,9 +42,7 @@ pub fn sse_response(
         HeaderValue::from_static("text/event-stream"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Some(provider) = provider {
-        headers.insert("x-morn-provider", provider);
-    }
+    crate::dialect::served_headers(&mut response, &served);
     response
 }
 

@@ -28,7 +28,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     logging::init(settings.log_format, &settings.log_level);
-    match runtime().and_then(|rt| rt.block_on(startup::serve(settings))) {
+    match runtime().and_then(|rt| rt.block_on(startup::serve(settings, args.common.config.clone())))
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %format!("{err:#}"), "morn stopped with an error");
@@ -104,7 +105,7 @@ fn settings_or_report(args: &ConfigArgs) -> Option<Settings> {
     }
 }
 
-fn load_settings(
+pub(crate) fn load_settings(
     path: Option<&std::path::Path>,
     data_dir: Option<std::path::PathBuf>,
 ) -> Result<Settings, Vec<config::Problem>> {

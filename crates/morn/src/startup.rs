@@ -1,22 +1,26 @@
 //! Startup in named steps: connect the store, build the state, bind, serve until a
-//! signal, drain.
+//! signal, drain. SIGHUP (or `POST /api/v1/admin/reload`) reloads routing.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use morn_gateway::{Deployment, Gateway, ModelRegistry};
+use morn_gateway::{DeploymentSpec, Gateway, RouteSpec};
 use morn_providers::Provider;
-use morn_server::{AppState, AuthSettings, ServeOptions};
+use morn_server::{AppState, AuthSettings, ReloadHook, ServeOptions};
 use morn_store::SqliteStore;
 
 use crate::config::Settings;
 
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+pub async fn serve(settings: Settings, config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let started = Instant::now();
     morn_providers::install_crypto_provider();
     let store = connect_store(&settings).await?;
-    let state = build_state(&settings, store.clone())?;
+    let gateway = Arc::new(build_gateway(&settings).map_err(anyhow::Error::msg)?);
+    let reload = reload_hook(gateway.clone(), config_path);
+    let state = build_state(&settings, store.clone(), gateway, reload.clone())?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -24,6 +28,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(%addr, startup_ms = started.elapsed().as_millis() as u64, models = settings.models.len(), "morn is ready");
     // The one line on stdout, for scripts and tests that started us on port 0.
     println!("morn listening on http://{addr}");
+    tokio::spawn(reload_on_sighup(reload));
     let options = ServeOptions {
         shutdown_grace: settings.shutdown_grace,
     };
@@ -44,32 +49,106 @@ async fn connect_store(settings: &Settings) -> anyhow::Result<SqliteStore> {
         })
 }
 
-fn build_state(settings: &Settings, store: SqliteStore) -> anyhow::Result<AppState> {
-    let mut providers = std::collections::HashMap::new();
+/// Builds providers and the routing table from validated settings.
+fn build_gateway(settings: &Settings) -> Result<Gateway, String> {
+    Ok(Gateway::new(
+        &route_specs(settings)?,
+        settings.health.clone(),
+    ))
+}
+
+fn route_specs(settings: &Settings) -> Result<Vec<RouteSpec>, String> {
+    let mut providers = HashMap::new();
     for p in &settings.providers {
-        let provider = Provider::new(p.clone()).map_err(anyhow::Error::msg)?;
-        providers.insert(p.name.clone(), Arc::new(provider));
+        providers.insert(p.name.clone(), Arc::new(Provider::new(p.clone())?));
     }
-    let mut registry = ModelRegistry::new(unix_now());
-    for m in &settings.models {
-        let provider = providers
-            .get(&m.provider)
-            .context("model refers to an unknown provider")?;
-        registry.insert(
-            m.name.clone(),
-            Deployment {
-                provider: provider.clone(),
-                upstream_model: m.upstream_model.clone(),
-            },
-        );
-    }
+    settings
+        .models
+        .iter()
+        .map(|m| {
+            let deployments = m
+                .deployments
+                .iter()
+                .map(|d| {
+                    let provider = providers
+                        .get(&d.provider)
+                        .ok_or_else(|| format!("unknown provider {}", d.provider))?;
+                    Ok(DeploymentSpec {
+                        provider: provider.clone(),
+                        upstream_model: d.upstream_model.clone(),
+                        weight: d.weight,
+                        rpm: d.rpm,
+                        tpm: d.tpm,
+                        context_window: d.context_window,
+                        cost: d.cost,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(RouteSpec {
+                name: m.name.clone(),
+                aliases: m.aliases.clone(),
+                deployments,
+                strategy: m.strategy,
+                fallbacks: m.fallbacks.clone(),
+                retry: m.retry.clone(),
+                timeouts: m.timeouts,
+                continue_on_failure: m.continue_on_failure,
+            })
+        })
+        .collect()
+}
+
+fn build_state(
+    settings: &Settings,
+    store: SqliteStore,
+    gateway: Arc<Gateway>,
+    reload: ReloadHook,
+) -> anyhow::Result<AppState> {
     let master_key = settings.master_key.clone().context("no master key")?;
     Ok(AppState {
-        gateway: Arc::new(Gateway::new(registry)),
+        gateway,
         store,
         auth: Arc::new(AuthSettings { master_key }),
         max_body_bytes: settings.max_body_bytes,
+        reload: Some(reload),
     })
+}
+
+/// Re-reads the config file and environment and swaps the routing table. Server
+/// settings (listen address, data dir, master key) need a restart and are not touched.
+fn reload_hook(gateway: Arc<Gateway>, config_path: Option<PathBuf>) -> ReloadHook {
+    Arc::new(move || {
+        let settings = crate::commands::load_settings(config_path.as_deref(), None)
+            .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        let specs = route_specs(&settings).map_err(|e| vec![e])?;
+        gateway.reload(&specs);
+        tracing::info!(models = specs.len(), "routing configuration reloaded");
+        Ok(specs.len())
+    })
+}
+
+async fn reload_on_sighup(reload: ReloadHook) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let hook = reload.clone();
+            match tokio::task::spawn_blocking(move || hook()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(problems)) => {
+                    for problem in problems {
+                        tracing::error!(%problem, "reload refused: keeping the running configuration");
+                    }
+                }
+                Err(err) => tracing::error!(error = %err, "reload task failed"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = reload;
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -92,11 +171,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

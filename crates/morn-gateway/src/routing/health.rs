@@ -46,6 +46,10 @@ pub struct HealthConfig {
     /// Cap on the doubled cooldown. A probe that never reports (its caller was
     /// cancelled) is also presumed lost after this long, and another probe admitted.
     pub max_cooldown: Duration,
+    /// `false` turns the breaker off: failures are counted for the health report but
+    /// never take the deployment out of rotation (a single-upstream setup that wants
+    /// every upstream answer passed through as-is).
+    pub enabled: bool,
 }
 
 impl Default for HealthConfig {
@@ -57,6 +61,7 @@ impl Default for HealthConfig {
             window: Duration::from_secs(30),
             cooldown: Duration::from_secs(5),
             max_cooldown: Duration::from_secs(60),
+            enabled: true,
         }
     }
 }
@@ -239,6 +244,9 @@ impl DeploymentHealth {
         set_last_error(&mut inner.last_error, class, code);
         // "Come back in N seconds" from the provider; 0 says nothing.
         let told = retry_after.filter(|d| class == ErrorClass::RateLimited && !d.is_zero());
+        if !self.config.enabled {
+            return;
+        }
 
         match inner.state {
             BreakerState::HalfOpen => {

@@ -7,7 +7,7 @@ use axum::response::Response;
 use morn_protocol::{ApiError, anthropic};
 
 use crate::body::read_limited;
-use crate::dialect::{Dialect, json_response};
+use crate::dialect::{Dialect, json_response, served_headers};
 use crate::state::AppState;
 use crate::stream::sse_response;
 
@@ -34,10 +34,8 @@ async fn handle(state: AppState, span: tracing::Span, body: Body) -> Result<Resp
             span,
         ));
     }
-    let (resp, provider) = state.gateway.chat(&req).await?;
+    let (resp, served) = state.gateway.chat(&req).await?;
     let mut response = json_response(anthropic::render_messages_response(&resp));
-    if let Ok(value) = provider.parse() {
-        response.headers_mut().insert("x-morn-provider", value);
-    }
+    served_headers(&mut response, &served);
     Ok(response)
 }

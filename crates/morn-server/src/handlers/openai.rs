@@ -8,7 +8,7 @@ use axum::response::Response;
 use morn_protocol::{ApiError, ErrorKind, openai};
 
 use crate::body::read_limited;
-use crate::dialect::{Dialect, json_response};
+use crate::dialect::{Dialect, json_response, served_headers};
 use crate::state::AppState;
 use crate::stream::sse_response;
 
@@ -35,11 +35,9 @@ async fn chat(state: AppState, span: tracing::Span, body: Body) -> Result<Respon
         ));
         return Ok(sse_response(stream, encoder, span));
     }
-    let (resp, provider) = state.gateway.chat(&req).await?;
+    let (resp, served) = state.gateway.chat(&req).await?;
     let mut response = json_response(openai::render_chat_response(&resp));
-    if let Ok(value) = provider.parse() {
-        response.headers_mut().insert("x-morn-provider", value);
-    }
+    served_headers(&mut response, &served);
     Ok(response)
 }
 
@@ -48,11 +46,11 @@ pub async fn embeddings(State(state): State<AppState>, body: Body) -> Response {
     let result = async {
         let bytes = read_limited(body, state.max_body_bytes).await?;
         let req = openai::parse_embedding_request(&bytes)?;
-        let resp = state.gateway.embed(&req).await?;
-        Ok::<_, ApiError>(json_response(openai::render_embedding_response(
-            &resp,
-            req.encoding_format,
-        )))
+        let (resp, served) = state.gateway.embed(&req).await?;
+        let body = openai::render_embedding_response(&resp, req.encoding_format);
+        let mut response = json_response(body);
+        served_headers(&mut response, &served);
+        Ok::<_, ApiError>(response)
     }
     .await;
     result.unwrap_or_else(|err| Dialect::OpenAi.error(&err))

@@ -11,7 +11,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use morn_gateway::{Deployment, Gateway, ModelRegistry};
+use morn_gateway::routing::{HealthConfig, RetryPolicy};
+use morn_gateway::{DeploymentSpec, Gateway, RouteSpec};
 use morn_providers::{Provider, ProviderKind, ProviderSettings, Secret};
 use morn_server::{AppState, AuthSettings, ServeOptions};
 use morn_store::SqliteStore;
@@ -48,7 +49,7 @@ impl TestEnv {
         ));
 
         morn_providers::install_crypto_provider();
-        let mut registry = ModelRegistry::new(1_700_000_000);
+        let mut specs = Vec::new();
         let providers = [
             (
                 ProviderKind::OpenAi,
@@ -89,19 +90,14 @@ impl TestEnv {
                 .map_err(anyhow::Error::msg)?,
             );
             for model in models {
-                registry.insert(
-                    model.to_owned(),
-                    Deployment {
-                        provider: provider.clone(),
-                        upstream_model: model.to_owned(),
-                    },
-                );
+                specs.push(route(model, &provider));
             }
         }
         let dir = tempfile::tempdir()?;
         let store = SqliteStore::open(dir.path()).await?;
         let state = AppState {
-            gateway: Arc::new(Gateway::new(registry)),
+            gateway: Arc::new(Gateway::new(&specs, transparent_health())),
+            reload: None,
             store,
             auth: Arc::new(AuthSettings {
                 master_key: Secret::new(KEY),
@@ -147,6 +143,41 @@ impl Drop for TestEnv {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// A circuit breaker that never opens, so every upstream answer reaches the client
+/// as-is (routing behaviour has its own suite).
+pub fn transparent_health() -> HealthConfig {
+    HealthConfig {
+        enabled: false,
+        ..Default::default()
+    }
+}
+
+/// A single-deployment route with default routing settings.
+pub fn route(model: &str, provider: &Arc<Provider>) -> RouteSpec {
+    RouteSpec {
+        name: model.to_owned(),
+        aliases: Vec::new(),
+        deployments: vec![DeploymentSpec {
+            provider: provider.clone(),
+            upstream_model: model.to_owned(),
+            weight: 1,
+            rpm: None,
+            tpm: None,
+            context_window: None,
+            cost: None,
+        }],
+        strategy: Default::default(),
+        fallbacks: Default::default(),
+        // One attempt: these suites check what a single upstream answer becomes.
+        retry: RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        },
+        timeouts: Default::default(),
+        continue_on_failure: false,
     }
 }
 

@@ -9,6 +9,7 @@
 mod load;
 mod locate;
 mod resolve;
+mod routes;
 mod schema;
 
 pub use load::{Problem, load};

@@ -1,12 +1,14 @@
 //! Semantic checks and secret resolution: a loaded [`Config`] becomes [`Settings`], or
 //! every problem found is reported.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use morn_gateway::routing::HealthConfig;
 use morn_providers::{ProviderSettings, Secret};
+
+pub use super::routes::ModelSettings;
 
 use super::load::{Locator, Problem};
 use super::schema::{Config, LogFormat, SecretRef};
@@ -23,13 +25,7 @@ pub struct Settings {
     pub master_key: Option<Secret>,
     pub providers: Vec<ProviderSettings>,
     pub models: Vec<ModelSettings>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ModelSettings {
-    pub name: String,
-    pub provider: String,
-    pub upstream_model: String,
+    pub health: HealthConfig,
 }
 
 /// Checks `config` and resolves environment references through `lookup`.
@@ -103,30 +99,8 @@ pub fn resolve(
             request_timeout: Duration::from_secs(p.timeout_secs),
         });
     }
-    let mut models = Vec::new();
-    let mut seen = HashSet::new();
-    for (i, m) in config.models.iter().enumerate() {
-        let key = format!("models[{i}]");
-        if m.name.trim().is_empty() {
-            problems.push(locator.problem(format!("{key}.name"), "must not be empty"));
-        } else if !seen.insert(m.name.clone()) {
-            problems.push(locator.problem(
-                format!("{key}.name"),
-                format!("model `{}` is defined twice", m.name),
-            ));
-        }
-        if !config.providers.contains_key(&m.provider) {
-            problems.push(locator.problem(
-                format!("{key}.provider"),
-                format!("no provider named `{}` in [providers]", m.provider),
-            ));
-        }
-        models.push(ModelSettings {
-            name: m.name.clone(),
-            provider: m.provider.clone(),
-            upstream_model: m.upstream_model.clone().unwrap_or_else(|| m.name.clone()),
-        });
-    }
+    let models = super::routes::resolve_models(config, locator, &mut problems);
+    let health = super::routes::health_config(&config.routing.health, locator, &mut problems);
     let Ok(listen) = listen else {
         return Err(problems);
     };
@@ -143,6 +117,7 @@ pub fn resolve(
         master_key,
         providers,
         models,
+        health,
     })
 }
 

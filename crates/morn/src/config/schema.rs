@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use morn_gateway::routing::{RetryPolicy, Strategy};
 use morn_providers::ProviderKind;
 use serde::Deserialize;
 
@@ -18,8 +19,61 @@ pub struct Config {
     pub master_key: Option<SecretRef>,
     /// Upstream providers by name.
     pub providers: BTreeMap<String, ProviderConfig>,
-    /// Models clients may call, each served by one provider.
+    /// Defaults for how every model is routed.
+    pub routing: RoutingConfig,
+    /// Models clients may call.
     pub models: Vec<ModelConfig>,
+}
+
+/// Routing defaults; each model may override `strategy`, `retry` and `timeouts`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RoutingConfig {
+    pub strategy: Strategy,
+    pub retry: RetryPolicy,
+    pub timeouts: TimeoutConfig,
+    pub health: HealthSettings,
+}
+
+/// Time limits; unset values fall back to the routing defaults, then to built-ins
+/// (time to first byte 120 s, idle gap 60 s, total 600 s).
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(default)]
+pub struct TimeoutConfig {
+    pub ttfb_secs: Option<f64>,
+    pub idle_secs: Option<f64>,
+    pub total_secs: Option<f64>,
+}
+
+/// Circuit breaker settings, shared by every deployment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct HealthSettings {
+    /// `false` keeps every deployment in rotation whatever it answers.
+    pub enabled: bool,
+    /// Consecutive failures that take a deployment out of rotation.
+    pub consecutive_failures: u32,
+    /// Error rate over the window that takes it out (with at least `min_requests`).
+    pub error_rate: f64,
+    pub min_requests: u32,
+    pub window_secs: u64,
+    /// First cooldown before a half-open probe; doubles while probes fail.
+    pub cooldown_secs: f64,
+    pub max_cooldown_secs: f64,
+}
+
+impl Default for HealthSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            consecutive_failures: 3,
+            error_rate: 0.5,
+            min_requests: 10,
+            window_secs: 30,
+            cooldown_secs: 5.0,
+            max_cooldown_secs: 60.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -113,11 +167,75 @@ fn default_timeout() -> u64 {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ModelConfig {
-    /// The name clients use.
+    /// The name clients use. `prefix/*` is a wildcard: `openai/*` serves
+    /// `openai/<model>` as `<model>` at the provider.
     pub name: String,
-    /// A key of `[providers]`.
-    pub provider: String,
-    /// The model's name at the provider; defaults to `name`.
+    /// Other names for this model.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Shorthand for a single deployment: a key of `[providers]`.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// With `provider`: the model's name there; defaults to `name`.
     #[serde(default)]
     pub upstream_model: Option<String>,
+    /// Where the model is served, in preference order.
+    #[serde(default)]
+    pub deployments: Vec<DeploymentConfig>,
+    #[serde(default)]
+    pub strategy: Option<Strategy>,
+    #[serde(default)]
+    pub retry: Option<RetryPolicy>,
+    #[serde(default)]
+    pub timeouts: TimeoutConfig,
+    #[serde(default)]
+    pub fallbacks: FallbackConfig,
+    /// Continue a broken stream on another deployment (see docs/routing.md).
+    #[serde(default)]
+    pub continue_on_failure: bool,
+}
+
+/// One deployment of a model.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeploymentConfig {
+    /// A key of `[providers]`.
+    pub provider: String,
+    /// The model's name at the provider; defaults to the model's name.
+    #[serde(default)]
+    pub upstream_model: Option<String>,
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// Requests per minute this deployment may take.
+    #[serde(default)]
+    pub rpm: Option<u32>,
+    /// Tokens per minute this deployment may take.
+    #[serde(default)]
+    pub tpm: Option<u64>,
+    /// Context window in tokens; prompts that do not fit skip this deployment.
+    #[serde(default)]
+    pub context_window: Option<u64>,
+    /// Price per million input tokens, in micro-units (1 = 0.000001 of the currency).
+    #[serde(default)]
+    pub input_price: Option<u64>,
+    /// Price per million output tokens, in micro-units.
+    #[serde(default)]
+    pub output_price: Option<u64>,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+/// Models to try next, by error class.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FallbackConfig {
+    /// After 429s from every deployment.
+    pub rate_limited: Vec<String>,
+    /// After 5xx, timeouts, unreachable upstreams, broken streams.
+    pub unavailable: Vec<String>,
+    /// When the prompt is too long for this model.
+    pub context_window: Vec<String>,
+    /// When the upstream refuses under its content policy.
+    pub content_policy: Vec<String>,
 }
