@@ -47,6 +47,9 @@ pub struct Prompt {
     /// The last message was a tool result: a following one adds to it (OpenAI sends
     /// parallel results as consecutive `tool` messages).
     in_tool_run: bool,
+    /// Text of a final assistant turn: the answer continues from it (prefill), as
+    /// real models do; `None` once any other message follows.
+    prefill: Option<String>,
     pub input_tokens: u64,
     pub tools: Vec<ToolSpec>,
     pub tool_choice: ToolChoice,
@@ -63,6 +66,7 @@ impl Prompt {
             images: 0,
             tool_result: None,
             in_tool_run: false,
+            prefill: None,
             input_tokens: MESSAGE_OVERHEAD,
             tools: Vec::new(),
             tool_choice: ToolChoice::Auto,
@@ -91,6 +95,7 @@ impl Prompt {
         self.input_tokens += MESSAGE_OVERHEAD;
         self.tool_result = None;
         self.in_tool_run = false;
+        self.prefill = None;
         if is_user {
             self.user_text.clear();
             self.images = 0;
@@ -112,6 +117,16 @@ impl Prompt {
     /// Text the answer never echoes (assistant turns, tool call arguments).
     pub fn other_text(&mut self, t: &str) {
         self.input_tokens += text::count_words(t);
+        if let Some(prefill) = &mut self.prefill {
+            prefill.push_str(t);
+        }
+    }
+
+    /// Starts an assistant message; if it ends the conversation, its text is a prefix
+    /// the answer continues from.
+    pub fn begin_assistant_message(&mut self) {
+        self.begin_message(false);
+        self.prefill = Some(String::new());
     }
 
     pub fn image(&mut self) {
@@ -212,6 +227,7 @@ pub fn generate(p: &Prompt, d: &Directives, variant: u64) -> Answer {
         };
     }
     let mut tokens = prose(p, d, &mut words);
+    continue_after_prefill(&mut tokens, p.prefill.as_deref());
     match &p.format {
         OutputFormat::Text => {}
         OutputFormat::JsonObject => {
@@ -240,6 +256,27 @@ pub fn generate(p: &Prompt, d: &Directives, variant: u64) -> Answer {
         tool_calls: Vec::new(),
         finish,
         output_tokens,
+    }
+}
+
+/// With a prefill that is a token-aligned prefix of the answer, drops it: the model
+/// "continues" exactly where the given text stopped. Any other prefill is ignored.
+fn continue_after_prefill(tokens: &mut Vec<String>, prefill: Option<&str>) {
+    let Some(prefill) = prefill.filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let mut len = 0;
+    for (i, token) in tokens.iter().enumerate() {
+        if len == prefill.len() {
+            if tokens.concat().starts_with(prefill) {
+                tokens.drain(..i);
+            }
+            return;
+        }
+        len += token.len();
+    }
+    if len == prefill.len() && tokens.concat() == prefill {
+        tokens.clear();
     }
 }
 

@@ -398,3 +398,40 @@ async fn models_list_and_get() {
         .unwrap();
     assert_eq!(v["id"], "my-model");
 }
+
+#[tokio::test]
+async fn an_assistant_prefill_is_continued() {
+    let base = start().await;
+    let prompt = json!({"model": "m", "messages": user("tell me about prefill")});
+    let (_, whole) = chat(&base, prompt).await;
+    let full = whole["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let words: Vec<&str> = full.split_inclusive(' ').collect();
+    let prefix: String = words[..5].concat();
+    let continued = json!({"model": "m", "messages": [
+        {"role": "user", "content": "tell me about prefill"},
+        {"role": "assistant", "content": prefix}
+    ]});
+    let (status, rest) = chat(&base, continued).await;
+    assert_eq!(status, 200);
+    let rest = rest["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(
+        format!("{prefix}{rest}"),
+        full,
+        "prefill + continuation = the unbroken answer"
+    );
+    let unrelated = json!({"model": "m", "messages": [
+        {"role": "user", "content": "tell me about prefill"},
+        {"role": "assistant", "content": "Something else entirely. "}
+    ]});
+    let (_, other) = chat(&base, unrelated).await;
+    assert_eq!(
+        other["choices"][0]["message"]["content"].as_str(),
+        Some(full.as_str()),
+        "a foreign prefill is ignored"
+    );
+}

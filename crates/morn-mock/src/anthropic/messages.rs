@@ -129,7 +129,11 @@ fn parse(v: &Value, p: &mut Prompt) -> Result<Params, String> {
                 "messages.{i}.role: Input should be 'user' or 'assistant'"
             ));
         }
-        p.begin_message(role == "user");
+        if role == "user" {
+            p.begin_message(true);
+        } else {
+            p.begin_assistant_message();
+        }
         match m.get("content") {
             Some(Value::String(s)) => text_in(p, s, role == "user"),
             Some(Value::Array(blocks)) => {

@@ -113,7 +113,11 @@ fn parse(obj: &Map<String, Value>, p: &mut Prompt) -> Result<(), String> {
     }
     for c in contents {
         let user = c.get("role").and_then(Value::as_str).unwrap_or("user") != "model";
-        p.begin_message(user);
+        if user {
+            p.begin_message(true);
+        } else {
+            p.begin_assistant_message();
+        }
         for part in c
             .get("parts")
             .and_then(Value::as_array)

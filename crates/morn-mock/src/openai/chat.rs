@@ -158,7 +158,7 @@ fn parse_message(m: &Value, i: usize, p: &mut Prompt) -> Result<(), Invalid> {
             visit_content(content, p, role == "user");
         }
         "assistant" => {
-            p.begin_message(false);
+            p.begin_assistant_message();
             if let Some(t) = content.and_then(Value::as_str) {
                 p.other_text(t);
             }
