@@ -158,6 +158,13 @@ where
         // failed ones be tried again.
         let now = Instant::now();
         if choose(route, &failed, now, prompt_tokens, &mut rng).is_err() {
+            // A Retry-After longer than the longest backoff is not waited out here:
+            // the route gives up (to a fallback model, or to the client with the
+            // upstream's Retry-After) instead of holding the request.
+            let max_wait = Duration::from_millis(route.retry.max_backoff_ms);
+            if retry_after.is_some_and(|wait| wait > max_wait) {
+                break;
+            }
             let delay = route.retry.backoff(retry + 1, retry_after, rng.f64());
             if !fits(now, delay, deadline, Duration::from_millis(5)) {
                 break;

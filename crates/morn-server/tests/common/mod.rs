@@ -138,6 +138,119 @@ impl TestEnv {
     }
 }
 
+impl TestEnv {
+    /// Morn with the given routes and breaker settings (no simulator of its own).
+    pub async fn with_routes(
+        specs: &[RouteSpec],
+        health: HealthConfig,
+    ) -> anyhow::Result<(Self, Arc<Gateway>)> {
+        morn_providers::install_crypto_provider();
+        let dir = tempfile::tempdir()?;
+        let store = SqliteStore::open(dir.path()).await?;
+        let gateway = Arc::new(Gateway::new(specs, health));
+        let state = AppState {
+            gateway: gateway.clone(),
+            reload: None,
+            store,
+            auth: Arc::new(AuthSettings {
+                master_key: Secret::new(KEY),
+            }),
+            max_body_bytes: 1024 * 1024,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let options = ServeOptions {
+            shutdown_grace: Duration::from_secs(5),
+        };
+        tokio::spawn(morn_server::serve(listener, state, options, async {
+            let _ = rx.await;
+        }));
+        let env = Self {
+            base,
+            mock: String::new(),
+            http: reqwest::Client::new(),
+            _dir: dir,
+            shutdown: Some(tx),
+        };
+        Ok((env, gateway))
+    }
+}
+
+/// A simulator on `addr` (use `127.0.0.1:0` for a free port); returns its URL and the
+/// task serving it (abort it to take the "provider" down).
+pub async fn spawn_mock(
+    addr: &str,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    Ok((
+        url,
+        tokio::spawn(morn_mock::serve(
+            listener,
+            morn_mock::MockOptions::default(),
+        )),
+    ))
+}
+
+/// An OpenAI-kind provider at `base` (a simulator URL) sending `headers` on every call
+/// (`x-mock-*` headers steer the simulator per provider).
+pub fn provider(name: &str, base: &str, headers: &[(&str, &str)]) -> anyhow::Result<Arc<Provider>> {
+    morn_providers::install_crypto_provider();
+    Ok(Arc::new(
+        Provider::new(ProviderSettings {
+            name: name.to_owned(),
+            kind: ProviderKind::OpenAi,
+            base_url: format!("{base}/v1"),
+            api_key: Some(Secret::new("mock-key")),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(10),
+        })
+        .map_err(anyhow::Error::msg)?,
+    ))
+}
+
+/// A deployment of `provider` with a weight.
+pub fn deployment(provider: &Arc<Provider>, upstream_model: &str, weight: u32) -> DeploymentSpec {
+    DeploymentSpec {
+        provider: provider.clone(),
+        upstream_model: upstream_model.to_owned(),
+        weight,
+        rpm: None,
+        tpm: None,
+        context_window: None,
+        cost: None,
+    }
+}
+
+/// A route over `deployments` with routing defaults (3 attempts, default timeouts).
+pub fn routed(name: &str, deployments: Vec<DeploymentSpec>) -> RouteSpec {
+    RouteSpec {
+        name: name.to_owned(),
+        aliases: Vec::new(),
+        deployments,
+        strategy: Default::default(),
+        fallbacks: Default::default(),
+        retry: RetryPolicy::default(),
+        timeouts: Default::default(),
+        continue_on_failure: false,
+    }
+}
+
+/// A breaker that reacts fast enough for tests: out after 3 failures, back after
+/// `cooldown`.
+pub fn fast_health(cooldown: Duration) -> HealthConfig {
+    HealthConfig {
+        cooldown,
+        max_cooldown: cooldown * 4,
+        ..Default::default()
+    }
+}
+
 impl Drop for TestEnv {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
