@@ -28,10 +28,10 @@ async fn stream(
     let body = response.text().await?;
     let mut text = String::new();
     for (_, data) in sse_events(&body) {
-        if let Ok(chunk) = serde_json::from_str::<Value>(&data) {
-            if let Some(t) = chunk["choices"][0]["delta"]["content"].as_str() {
-                text.push_str(t);
-            }
+        if let Ok(chunk) = serde_json::from_str::<Value>(&data)
+            && let Some(t) = chunk["choices"][0]["delta"]["content"].as_str()
+        {
+            text.push_str(t);
         }
     }
     let last = sse_events(&body)
