@@ -102,7 +102,8 @@ impl Provider {
             ProviderKind::Anthropic => Box::new(anthropic::MessagesStreamDecoder::new()),
             ProviderKind::Gemini => Box::new(gemini::GenerateStreamDecoder::new()),
         };
-        let mut stream = EventStream::new(response, decoder, self.settings.name.clone());
+        let normalize = self.kind() != ProviderKind::OpenAi;
+        let mut stream = EventStream::new(response, decoder, self.settings.name.clone(), normalize);
         stream.prime().await?;
         Ok(stream)
     }

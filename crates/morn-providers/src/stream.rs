@@ -21,6 +21,9 @@ pub struct EventStream {
     pending: VecDeque<StreamEvent>,
     done: bool,
     provider: String,
+    /// Replace in-band error codes with Morn's stable ones (non-OpenAI upstreams), as
+    /// for error responses.
+    normalize_codes: bool,
 }
 
 impl EventStream {
@@ -28,6 +31,7 @@ impl EventStream {
         response: reqwest::Response,
         decoder: Box<dyn StreamDecoder>,
         provider: String,
+        normalize_codes: bool,
     ) -> Self {
         Self {
             body: response.bytes_stream().boxed(),
@@ -36,6 +40,7 @@ impl EventStream {
             pending: VecDeque::new(),
             done: false,
             provider,
+            normalize_codes,
         }
     }
 
@@ -101,7 +106,10 @@ impl EventStream {
 
     /// Queues decoded events; an error event ends the stream.
     fn absorb(&mut self, events: Vec<StreamEvent>) {
-        for event in events {
+        for mut event in events {
+            if let (true, StreamEvent::Error(err)) = (self.normalize_codes, &mut event) {
+                err.code = err.kind.default_code().to_owned();
+            }
             let is_error = matches!(event, StreamEvent::Error(_));
             self.pending.push_back(event);
             if is_error {

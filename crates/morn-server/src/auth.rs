@@ -39,18 +39,25 @@ pub async fn require_key(State(state): State<AppState>, request: Request, next: 
 }
 
 fn presented_key(headers: &HeaderMap) -> Option<&str> {
-    if let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        let value = value.trim();
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))?;
-        return Some(token.trim()).filter(|t| !t.is_empty());
-    }
-    headers
-        .get("x-api-key")
+    let bearer = headers
+        .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
-        .filter(|t| !t.is_empty())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    // An `Authorization` header of another scheme (a proxy's Basic auth) does not hide
+    // an `x-api-key`.
+    bearer.or_else(|| {
+        headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    })
 }
 
 /// Compares without an early exit, so timing does not reveal how much of a key matched.
@@ -75,6 +82,12 @@ mod tests {
         h.insert("authorization", HeaderValue::from_static("Bearer k2"));
         assert_eq!(presented_key(&h), Some("k2"));
         h.insert("authorization", HeaderValue::from_static("Basic abc"));
+        assert_eq!(
+            presented_key(&h),
+            Some("k1"),
+            "Basic auth falls through to x-api-key"
+        );
+        h.remove("x-api-key");
         assert_eq!(presented_key(&h), None);
     }
 

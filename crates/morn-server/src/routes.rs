@@ -21,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .route("/models/{id}", get(openai::get_model))
         .route("/messages", post(anthropic::messages))
         .fallback(unknown_route)
+        .method_not_allowed_fallback(unknown_route)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/deployments", get(admin::deployments))
         .route("/admin/reload", post(admin::reload))
         .fallback(unknown_route)
+        .method_not_allowed_fallback(unknown_route)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,
@@ -39,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .nest("/api/v1", api)
         .fallback(unknown_route)
+        .method_not_allowed_fallback(unknown_route)
         .layer(middleware::from_fn(request_id::assign))
         .with_state(state)
 }
