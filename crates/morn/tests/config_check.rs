@@ -122,3 +122,109 @@ fn the_real_providers_example_is_valid_once_keys_are_set() -> anyhow::Result<()>
     assert!(!stdout.contains("\"a\""), "secret values are never printed");
     Ok(())
 }
+
+#[test]
+fn the_routing_example_is_valid() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/routing.toml");
+    let (code, stdout, _) = run_morn(&["config", "check", example], &[], dir.path())?;
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("OK (3 providers, 4 models)"), "{stdout}");
+    Ok(())
+}
+
+#[test]
+fn routing_mistakes_are_reported() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("routing.toml");
+    std::fs::write(
+        &path,
+        r#"[providers.p]
+kind = "openai"
+
+[routing]
+strategy = "fastest"
+
+[[models]]
+name = "a"
+provider = "p"
+fallbacks = { unavailable = ["nowhere"], rate_limited = ["a"] }
+
+[[models.deployments]]
+provider = "p"
+
+[[models]]
+name = "b"
+
+[[models]]
+name = "c*"
+provider = "p"
+"#,
+    )?;
+    let (code, stdout, _) = run_morn(
+        &["config", "check", &path.to_string_lossy()],
+        &[],
+        dir.path(),
+    )?;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("`routing.strategy`: unknown variant `fastest`"),
+        "{stdout}"
+    );
+    Ok(())
+}
+
+#[test]
+fn routing_semantic_mistakes_are_all_reported() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("routing.toml");
+    std::fs::write(
+        &path,
+        r#"[providers.p]
+kind = "openai"
+
+[[models]]
+name = "a"
+provider = "p"
+fallbacks = { unavailable = ["nowhere"], rate_limited = ["a"] }
+
+[[models.deployments]]
+provider = "p"
+
+[[models]]
+name = "b"
+
+[[models]]
+name = "c*"
+provider = "p"
+
+[[models]]
+name = "d"
+
+[[models.deployments]]
+provider = "q"
+weight = 0
+"#,
+    )?;
+    let (code, stdout, _) = run_morn(
+        &["config", "check", &path.to_string_lossy()],
+        &[],
+        dir.path(),
+    )?;
+    assert_eq!(code, 1, "{stdout}");
+    for expected in [
+        "`models[0].provider`: give either `provider`",
+        "`models[0].fallbacks.unavailable`: no model named `nowhere`",
+        "`models[0].fallbacks.rate_limited`: a model cannot fall back to itself",
+        "`models[1]`: needs a `provider` or at least one `[[models.deployments]]`",
+        "`models[2].name`: a wildcard must be a prefix ending in `/*`",
+        "`models[3].deployments[0].provider`: no provider named `q`",
+        "`models[3].deployments`: at least one deployment needs a weight above 0",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    Ok(())
+}

@@ -211,3 +211,63 @@ async fn refuses_to_start_without_a_master_key() -> anyhow::Result<()> {
     assert!(stderr.contains("MORN_MASTER_KEY"), "{stderr}");
     Ok(())
 }
+
+#[tokio::test]
+async fn sighup_and_the_admin_endpoint_reload_routes() -> anyhow::Result<()> {
+    let mock = start_mock().await?;
+    let morn = Morn::start(&config_for(&mock, ""), &[])?;
+    let http = support::http();
+    let ask = |model: &'static str| {
+        let http = http.clone();
+        let url = format!("{}/v1/chat/completions", morn.base);
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth(KEY)
+                .json(&chat_body(model, "hi", false))
+                .send()
+                .await?;
+            anyhow::Ok(r.status().as_u16())
+        }
+    };
+    assert_eq!(ask("renamed-model").await?, 404);
+
+    // Add a model to the file and send SIGHUP.
+    let path = morn.dir.path().join("morn.toml");
+    let extra = "\n[[models]]\nname = \"renamed-model\"\nprovider = \"mock_openai\"\nupstream_model = \"gpt-4o-mini\"\n";
+    std::fs::write(&path, format!("{}{extra}", config_for(&mock, "")))?;
+    morn.signal(1)?;
+    let mut status = 0;
+    for _ in 0..50 {
+        status = ask("renamed-model").await?;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 200, "SIGHUP picked up the new model");
+
+    // A broken file is refused and the running routes stay.
+    std::fs::write(&path, "[[models]]\nname = \"x\"\nprovider = \"missing\"\n")?;
+    let reload = http
+        .post(format!("{}/api/v1/admin/reload", morn.base))
+        .bearer_auth(KEY)
+        .send()
+        .await?;
+    assert_eq!(reload.status(), 422);
+    let body: Value = reload.json().await?;
+    assert_eq!(body["error"]["code"], "invalid_config");
+    assert!(
+        body["error"]["problems"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no provider named `missing`"),
+        "{body}"
+    );
+    assert_eq!(
+        ask("renamed-model").await?,
+        200,
+        "the running configuration was kept"
+    );
+    Ok(())
+}
