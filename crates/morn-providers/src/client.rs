@@ -36,6 +36,9 @@ pub struct Provider {
     settings: ProviderSettings,
     http: reqwest::Client,
     headers: HeaderMap,
+    /// The chat URL parsed once, when it does not depend on the model (not Gemini):
+    /// URL parsing (IDNA included) showed in profiles when done per request.
+    chat_url: Option<reqwest::Url>,
 }
 
 impl Provider {
@@ -50,10 +53,18 @@ impl Provider {
             .build()
             .map_err(|e| format!("cannot build HTTP client: {e}"))?;
         let headers = build_headers(&settings)?;
+        let chat_url = match settings.kind {
+            ProviderKind::Gemini => None,
+            kind => Some(
+                reqwest::Url::parse(&chat_url(kind, &settings.base_url, "", false))
+                    .map_err(|e| format!("provider {}: invalid base_url: {e}", settings.name))?,
+            ),
+        };
         Ok(Self {
             settings,
             http,
             headers,
+            chat_url,
         })
     }
 
@@ -72,8 +83,8 @@ impl Provider {
         upstream_model: &str,
     ) -> Result<ChatResponse, ApiError> {
         let body = encode_chat(self.kind(), req, upstream_model)?;
-        let url = chat_url(self.kind(), &self.settings.base_url, upstream_model, false);
-        let bytes = self.post(&url, body).await?;
+        let url = self.chat_target(upstream_model, false)?;
+        let bytes = self.post(url, body).await?;
         let mut resp = match self.kind() {
             ProviderKind::OpenAi => openai::decode_chat_response(&bytes),
             ProviderKind::Anthropic => anthropic::decode_messages_response(&bytes),
@@ -95,8 +106,8 @@ impl Provider {
         upstream_model: &str,
     ) -> Result<EventStream, ApiError> {
         let body = encode_chat(self.kind(), req, upstream_model)?;
-        let url = chat_url(self.kind(), &self.settings.base_url, upstream_model, true);
-        let response = self.send(&url, body).await?;
+        let url = self.chat_target(upstream_model, true)?;
+        let response = self.send(url, body).await?;
         let decoder: Box<dyn StreamDecoder> = match self.kind() {
             ProviderKind::OpenAi => Box::new(openai::ChatStreamDecoder::new()),
             ProviderKind::Anthropic => Box::new(anthropic::MessagesStreamDecoder::new()),
@@ -125,7 +136,7 @@ impl Provider {
             ProviderKind::Gemini => gemini::encode_embed_request(req, upstream_model)?,
             _ => openai::encode_embedding_request(req, upstream_model)?,
         };
-        let bytes = self.post(&url, body).await?;
+        let bytes = self.post(parse_url(&url)?, body).await?;
         let decoded = match self.kind() {
             ProviderKind::Gemini => {
                 let texts: Vec<String> = req
@@ -144,14 +155,26 @@ impl Provider {
     }
 
     /// POSTs and returns the body of a successful answer.
-    async fn post(&self, url: &str, body: Vec<u8>) -> Result<Bytes, ApiError> {
+    fn chat_target(&self, upstream_model: &str, stream: bool) -> Result<reqwest::Url, ApiError> {
+        if let Some(url) = &self.chat_url {
+            return Ok(url.clone());
+        }
+        parse_url(&chat_url(
+            self.kind(),
+            &self.settings.base_url,
+            upstream_model,
+            stream,
+        ))
+    }
+
+    async fn post(&self, url: reqwest::Url, body: Vec<u8>) -> Result<Bytes, ApiError> {
         let response = self.send(url, body).await?;
         response.bytes().await.map_err(|e| self.transport_error(&e))
     }
 
     /// POSTs and returns the response once its status is known to be a success;
     /// an error status is read and decoded in the provider's error format.
-    async fn send(&self, url: &str, body: Vec<u8>) -> Result<reqwest::Response, ApiError> {
+    async fn send(&self, url: reqwest::Url, body: Vec<u8>) -> Result<reqwest::Response, ApiError> {
         let response = self
             .http
             .post(url)
@@ -216,6 +239,14 @@ pub(crate) fn transport_error(e: &reqwest::Error) -> ApiError {
         )
         .with_code("upstream_connection_failed")
     }
+}
+
+/// A URL built from config and a model name; a model name that makes it invalid is
+/// the request's fault.
+fn parse_url(url: &str) -> Result<reqwest::Url, ApiError> {
+    reqwest::Url::parse(url).map_err(|_| {
+        ApiError::invalid("model", "The model name cannot be used in an upstream URL.")
+    })
 }
 
 fn normalize_code(err: ApiError) -> ApiError {

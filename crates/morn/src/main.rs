@@ -10,6 +10,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc: the gateway allocates many small, short-lived buffers per request (JSON
+/// values, headers, SSE chunks); glibc malloc showed as ~10% of CPU under load.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     commands::run(cli)
