@@ -1,5 +1,6 @@
 //! A small embedded migrator: numbered SQL files compiled into the binary, applied in
-//! order inside one transaction each, recorded in `morn_migrations`.
+//! order inside one transaction each, recorded in `morn_migrations`. Each backend has
+//! its own files with the same numbers, so `schema_version` means the same on both.
 //!
 //! sqlx's own migrator needs its macros (and a database at compile time) or the files
 //! on disk at run time; a single binary wants neither.
@@ -12,8 +13,29 @@ pub(crate) struct Migration {
 }
 
 /// SQLite migrations, in order. Append only; never edit a released one.
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "meta",
-    sql: include_str!("../migrations/sqlite/0001_meta.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "meta",
+        sql: include_str!("../migrations/sqlite/0001_meta.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "identity",
+        sql: include_str!("../migrations/sqlite/0002_identity.sql"),
+    },
+];
+
+/// PostgreSQL migrations, in order, numbered like their SQLite twins.
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "meta",
+        sql: include_str!("../migrations/postgres/0001_meta.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "identity",
+        sql: include_str!("../migrations/postgres/0002_identity.sql"),
+    },
+];

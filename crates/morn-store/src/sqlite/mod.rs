@@ -1,15 +1,20 @@
-//! The embedded SQLite store.
+//! The embedded SQLite store: the connection, its migrator, and the driver glue the
+//! shared repository code runs on.
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use serde_json::Value;
 use sqlx::Row;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
+use sqlx::types::Json;
 
 use crate::StoreError;
+use crate::backend::{Backend, Query, RowRead, Step, builder, classify};
 use crate::migrate::SQLITE;
 
 /// A SQLite database file (`morn.db`) inside the data directory.
@@ -107,6 +112,88 @@ impl SqliteStore {
     /// Closes the pool, letting in-flight queries finish.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+impl Backend for SqliteStore {
+    type Row = SqliteRow;
+
+    const NAME: &'static str = "sqlite";
+
+    async fn execute(&self, query: Query) -> Result<u64, sqlx::Error> {
+        let mut builder = builder::<Sqlite>(query);
+        Ok(builder.build().execute(&self.pool).await?.rows_affected())
+    }
+
+    async fn fetch_optional(&self, query: Query) -> Result<Option<SqliteRow>, sqlx::Error> {
+        let mut builder = builder::<Sqlite>(query);
+        builder.build().fetch_optional(&self.pool).await
+    }
+
+    async fn fetch_all(&self, query: Query) -> Result<Vec<SqliteRow>, sqlx::Error> {
+        let mut builder = builder::<Sqlite>(query);
+        builder.build().fetch_all(&self.pool).await
+    }
+
+    async fn transaction(&self, steps: Vec<Step>, what: &'static str) -> Result<(), StoreError> {
+        // `BEGIN` is deferred: the write lock is taken at the first write, and the busy
+        // timeout covers waiting for it. Dropping `tx` on an early return rolls back.
+        let mut tx = self.pool.begin().await?;
+        for step in steps {
+            let mut builder = builder::<Sqlite>(step.query);
+            let done = builder
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| classify(e, what))?;
+            if done.rows_affected() < step.min_rows {
+                return Err(StoreError::NotFound { what: step.what });
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        SqliteStore::ping(self).await
+    }
+
+    async fn schema_version(&self) -> Result<i64, StoreError> {
+        SqliteStore::schema_version(self).await
+    }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await;
+    }
+}
+
+impl RowRead for SqliteRow {
+    fn text(&self, col: &str) -> Result<String, sqlx::Error> {
+        self.try_get(col)
+    }
+
+    fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(col)
+    }
+
+    fn int(&self, col: &str) -> Result<i64, sqlx::Error> {
+        self.try_get(col)
+    }
+
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get(col)
+    }
+
+    fn flag(&self, col: &str) -> Result<bool, sqlx::Error> {
+        self.try_get(col)
+    }
+
+    fn bytes(&self, col: &str) -> Result<Vec<u8>, sqlx::Error> {
+        self.try_get(col)
+    }
+
+    fn json(&self, col: &str) -> Result<Value, sqlx::Error> {
+        Ok(self.try_get::<Json<Value>, _>(col)?.0)
     }
 }
 

@@ -1,0 +1,273 @@
+//! The seam between the shared repository code and a database driver.
+//!
+//! Every query in `repo/` is written once and runs on both SQLite and PostgreSQL: the
+//! SQL both accept is the same text, so two copies would only drift apart. A query is
+//! a list of static SQL fragments and bound values ([`Query`]); each backend turns it
+//! into a `sqlx::QueryBuilder` of its own database, which writes the placeholders.
+//! SQL fragments are `&'static str`, so a value can never be formatted into SQL.
+//!
+//! This module is private: [`Backend`] is sealed, and only `SqliteStore` and
+//! `PgStore` implement it.
+
+use std::future::Future;
+
+use serde_json::Value;
+
+use crate::StoreError;
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bool(bool),
+    Bytes(Vec<u8>),
+    /// TEXT in SQLite, JSONB in PostgreSQL.
+    Json(Value),
+}
+
+impl From<&str> for Arg {
+    fn from(value: &str) -> Self {
+        Self::Text(Some(value.to_owned()))
+    }
+}
+
+impl From<&String> for Arg {
+    fn from(value: &String) -> Self {
+        Self::Text(Some(value.clone()))
+    }
+}
+
+impl From<Option<&str>> for Arg {
+    fn from(value: Option<&str>) -> Self {
+        Self::Text(value.map(str::to_owned))
+    }
+}
+
+impl From<&Option<String>> for Arg {
+    fn from(value: &Option<String>) -> Self {
+        Self::Text(value.clone())
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(value: i64) -> Self {
+        Self::Int(Some(value))
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(value: Option<i64>) -> Self {
+        Self::Int(value)
+    }
+}
+
+impl From<bool> for Arg {
+    fn from(value: bool) -> Self {
+        Self::Bool(value)
+    }
+}
+
+impl From<&[u8]> for Arg {
+    fn from(value: &[u8]) -> Self {
+        Self::Bytes(value.to_vec())
+    }
+}
+
+impl From<&Value> for Arg {
+    fn from(value: &Value) -> Self {
+        Self::Json(value.clone())
+    }
+}
+
+impl From<&[String]> for Arg {
+    fn from(value: &[String]) -> Self {
+        Self::Json(Value::from(value.to_vec()))
+    }
+}
+
+/// One piece of a query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    Sql(&'static str),
+    Bind(Arg),
+}
+
+/// A query: static SQL with values bound in between.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Query {
+    pub parts: Vec<Part>,
+}
+
+impl Query {
+    /// Starts a query with a SQL fragment.
+    pub fn new(sql: &'static str) -> Self {
+        Self {
+            parts: vec![Part::Sql(sql)],
+        }
+    }
+
+    /// Appends SQL.
+    pub fn sql(mut self, sql: &'static str) -> Self {
+        self.parts.push(Part::Sql(sql));
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    pub fn bind(mut self, value: impl Into<Arg>) -> Self {
+        self.parts.push(Part::Bind(value.into()));
+        self
+    }
+
+    /// Appends placeholders separated by commas, as in a `VALUES (...)` list.
+    pub fn binds(mut self, values: impl IntoIterator<Item = Arg>) -> Self {
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.parts.push(Part::Sql(", "));
+            }
+            self.parts.push(Part::Bind(value));
+        }
+        self
+    }
+
+    /// Appends ` AND <sql> <value>` when `value` is set (for optional filters).
+    pub fn and_if(self, sql: &'static str, value: Option<impl Into<Arg>>) -> Self {
+        match value {
+            Some(value) => self.sql(" AND ").sql(sql).bind(value),
+            None => self,
+        }
+    }
+}
+
+/// Typed column reads, so row mapping is written once for both drivers.
+pub trait RowRead {
+    fn text(&self, col: &str) -> Result<String, sqlx::Error>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error>;
+    fn int(&self, col: &str) -> Result<i64, sqlx::Error>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error>;
+    fn flag(&self, col: &str) -> Result<bool, sqlx::Error>;
+    fn bytes(&self, col: &str) -> Result<Vec<u8>, sqlx::Error>;
+    fn json(&self, col: &str) -> Result<Value, sqlx::Error>;
+}
+
+/// A statement inside a [`Backend::transaction`], with the fewest rows it must affect.
+/// A statement below its minimum rolls the transaction back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub query: Query,
+    pub min_rows: u64,
+    /// Reported in `StoreError::NotFound` when `min_rows` is not met.
+    pub what: &'static str,
+}
+
+impl Step {
+    /// A statement that may affect any number of rows.
+    pub fn new(query: Query) -> Self {
+        Self {
+            query,
+            min_rows: 0,
+            what: "row",
+        }
+    }
+
+    /// A statement that must affect at least one row, else `NotFound { what }`.
+    pub fn expect_row(query: Query, what: &'static str) -> Self {
+        Self {
+            query,
+            min_rows: 1,
+            what,
+        }
+    }
+}
+
+/// A database the repository code can run on. Sealed: lives in a private module.
+pub trait Backend: Send + Sync + 'static {
+    type Row: RowRead + Send;
+
+    /// `"sqlite"` or `"postgres"`.
+    const NAME: &'static str;
+
+    /// Runs a statement; returns the number of rows affected.
+    fn execute(&self, query: Query) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+
+    fn fetch_optional(
+        &self,
+        query: Query,
+    ) -> impl Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send;
+
+    fn fetch_all(
+        &self,
+        query: Query,
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
+
+    /// Runs `steps` in one transaction: all of them or none.
+    fn transaction(
+        &self,
+        steps: Vec<Step>,
+        what: &'static str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn schema_version(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    fn close(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// Maps a driver error to the store's: constraint violations become the typed
+/// variants the service layer turns into 409 and 404/422 answers.
+pub fn classify(error: sqlx::Error, what: &'static str) -> StoreError {
+    if let sqlx::Error::Database(db) = &error {
+        if db.is_unique_violation() {
+            return StoreError::Conflict { what };
+        }
+        if db.is_foreign_key_violation() {
+            return StoreError::Reference { what };
+        }
+    }
+    StoreError::Database(error)
+}
+
+/// Turns a [`Query`] into a `QueryBuilder` of database `DB`.
+pub fn builder<'a, DB>(query: Query) -> sqlx::QueryBuilder<DB>
+where
+    DB: sqlx::Database,
+    Option<String>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    Vec<u8>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    sqlx::types::Json<Value>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut builder = sqlx::QueryBuilder::<DB>::new("");
+    for part in query.parts {
+        match part {
+            Part::Sql(sql) => {
+                builder.push(sql);
+            }
+            Part::Bind(Arg::Text(value)) => {
+                builder.push_bind(value);
+            }
+            Part::Bind(Arg::Int(value)) => {
+                builder.push_bind(value);
+            }
+            Part::Bind(Arg::Bool(value)) => {
+                builder.push_bind(value);
+            }
+            Part::Bind(Arg::Bytes(value)) => {
+                builder.push_bind(value);
+            }
+            Part::Bind(Arg::Json(value)) => {
+                builder.push_bind(sqlx::types::Json(value));
+            }
+        }
+    }
+    builder
+}
+
+/// `[Arg; N]` from expressions that convert into [`Arg`], for [`Query::binds`].
+macro_rules! args {
+    ($($value:expr),* $(,)?) => {
+        [$($crate::backend::Arg::from($value)),*]
+    };
+}
+pub(crate) use args;

@@ -1,0 +1,38 @@
+//! The store suite, once per backend: `cargo nextest run -p morn-store` runs
+//! `sqlite::*` on a temporary SQLite file and `postgres::*` on a fresh PostgreSQL
+//! database each (see `suite/harness.rs` for `TEST_POSTGRES_URL`).
+
+mod suite;
+
+suite::store_suite! {
+    tenancy::backend_basics,
+    tenancy::org_round_trip,
+    tenancy::orgs_paginate,
+    tenancy::workspace_round_trip,
+    tenancy::delete_workspace_cascades,
+    tenancy::create_org_with_owner_commits_everything,
+    tenancy::failed_transaction_leaves_nothing,
+    members::org_membership_upsert_list_remove,
+    members::workspace_membership_and_user_listings,
+    users::user_round_trip_and_email_case,
+    users::update_user_patch,
+    users::users_paginate,
+    keys::api_key_round_trip_and_conflicts,
+    keys::api_keys_paginate_per_workspace,
+    keys::update_api_key_patch,
+    keys::revoke_and_touch,
+    keys::rotate_api_key,
+    keys::failed_rotation_leaves_old_key_untouched,
+    keys::list_active_api_keys,
+    sessions::refresh_token_round_trip,
+    sessions::concurrent_mark_used_has_one_winner,
+    sessions::family_revocation,
+    sessions::user_sessions_and_expiry,
+    audit::audit_filters,
+    audit::audit_pages_newest_first,
+    vault::vault_replace_by_name,
+    vault::vault_rotation_and_delete,
+    catalog::catalog_scoping,
+    catalog::catalog_update_and_delete,
+    catalog::catalog_rejects_cross_tenant_references,
+}

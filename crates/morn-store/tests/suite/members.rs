@@ -1,0 +1,182 @@
+//! Memberships.
+
+use std::collections::HashSet;
+
+use morn_store::{OrgMembership, Role, WorkspaceMembership};
+
+use super::{Shared, collect_pages, expect_reference, found, id, new_org, new_user, new_workspace};
+
+pub async fn org_membership_upsert_list_remove(store: Shared) -> anyhow::Result<()> {
+    let org = new_org(&store).await?;
+    let user = new_user(&store).await?;
+    let m = OrgMembership {
+        org_id: org.id.clone(),
+        user_id: user.id.clone(),
+        role: Role::Member,
+        created_at: 100,
+    };
+    store.upsert_org_membership(&m).await?;
+    assert_eq!(
+        store.get_org_membership(&org.id, &user.id).await?,
+        Some(m.clone())
+    );
+
+    // Upserting again changes the role, keeps one row and the first created_at.
+    store
+        .upsert_org_membership(&OrgMembership {
+            role: Role::Admin,
+            created_at: 999,
+            ..m.clone()
+        })
+        .await?;
+    let got = found(store.get_org_membership(&org.id, &user.id).await?, "member")?;
+    assert_eq!((got.role, got.created_at), (Role::Admin, 100));
+
+    let mut users = vec![user.id.clone()];
+    for _ in 0..4 {
+        let u = new_user(&store).await?;
+        store
+            .upsert_org_membership(&OrgMembership {
+                user_id: u.id.clone(),
+                role: Role::Viewer,
+                ..m.clone()
+            })
+            .await?;
+        users.push(u.id);
+    }
+    let (listed, pages) = collect_pages(
+        2,
+        |m: &OrgMembership| m.user_id.clone(),
+        |page| {
+            let store = store.clone();
+            let org_id = org.id.clone();
+            async move { store.list_org_members(&org_id, page).await }
+        },
+    )
+    .await?;
+    assert_eq!(pages, 3);
+    assert_eq!(listed, users, "one row per member, after the upsert too");
+
+    assert!(store.remove_org_membership(&org.id, &user.id).await?);
+    assert!(!store.remove_org_membership(&org.id, &user.id).await?);
+    assert_eq!(store.get_org_membership(&org.id, &user.id).await?, None);
+
+    let ghost = OrgMembership {
+        user_id: id(),
+        ..m.clone()
+    };
+    expect_reference(store.upsert_org_membership(&ghost).await)?;
+    Ok(())
+}
+
+pub async fn workspace_membership_and_user_listings(store: Shared) -> anyhow::Result<()> {
+    let org_a = new_org(&store).await?;
+    let org_b = new_org(&store).await?;
+    let ws_a = new_workspace(&store, &org_a).await?;
+    let ws_b = new_workspace(&store, &org_b).await?;
+    let ws_unrelated = new_workspace(&store, &org_b).await?;
+    let user = new_user(&store).await?;
+    let m = WorkspaceMembership {
+        workspace_id: ws_a.id.clone(),
+        user_id: user.id.clone(),
+        role: Role::Viewer,
+        created_at: 5,
+    };
+    store.upsert_workspace_membership(&m).await?;
+    store
+        .upsert_workspace_membership(&WorkspaceMembership {
+            role: Role::Admin,
+            ..m.clone()
+        })
+        .await?;
+    store
+        .upsert_workspace_membership(&WorkspaceMembership {
+            workspace_id: ws_b.id.clone(),
+            role: Role::Member,
+            ..m.clone()
+        })
+        .await?;
+    let got = found(
+        store.get_workspace_membership(&ws_a.id, &user.id).await?,
+        "member",
+    )?;
+    assert_eq!(got.role, Role::Admin);
+
+    let mut members = vec![user.id.clone()];
+    for _ in 0..2 {
+        let u = new_user(&store).await?;
+        store
+            .upsert_workspace_membership(&WorkspaceMembership {
+                user_id: u.id.clone(),
+                ..m.clone()
+            })
+            .await?;
+        members.push(u.id);
+    }
+    let (listed, pages) = collect_pages(
+        2,
+        |m: &WorkspaceMembership| m.user_id.clone(),
+        |page| {
+            let store = store.clone();
+            let ws = ws_a.id.clone();
+            async move { store.list_workspace_members(&ws, page).await }
+        },
+    )
+    .await?;
+    assert_eq!(pages, 2);
+    assert_eq!(listed, members);
+
+    let mine = store.list_user_workspaces(&user.id).await?;
+    let seen: Vec<(String, Role)> = mine
+        .iter()
+        .map(|uw| (uw.workspace.id.clone(), uw.role))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (ws_a.id.clone(), Role::Admin),
+            (ws_b.id.clone(), Role::Member)
+        ]
+    );
+    assert_eq!(mine[0].workspace, ws_a);
+    assert!(!seen.iter().any(|(id, _)| *id == ws_unrelated.id));
+
+    store
+        .upsert_org_membership(&OrgMembership {
+            org_id: org_b.id.clone(),
+            user_id: user.id.clone(),
+            role: Role::Owner,
+            created_at: 1,
+        })
+        .await?;
+    let orgs = store.list_user_orgs(&user.id).await?;
+    assert_eq!(orgs.len(), 1);
+    assert_eq!((orgs[0].org.clone(), orgs[0].role), (org_b, Role::Owner));
+
+    assert!(
+        store
+            .remove_workspace_membership(&ws_a.id, &user.id)
+            .await?
+    );
+    assert!(
+        !store
+            .remove_workspace_membership(&ws_a.id, &user.id)
+            .await?
+    );
+    let left: HashSet<String> = store
+        .list_user_workspaces(&user.id)
+        .await?
+        .into_iter()
+        .map(|uw| uw.workspace.id)
+        .collect();
+    assert_eq!(left, HashSet::from([ws_b.id.clone()]));
+    expect_reference(
+        store
+            .upsert_workspace_membership(&WorkspaceMembership {
+                workspace_id: id(),
+                ..m
+            })
+            .await,
+    )?;
+    Ok(())
+}
