@@ -8,10 +8,10 @@ use axum::response::Response;
 use morn_protocol::{ApiError, ErrorKind};
 
 use crate::dialect::Dialect;
-use crate::state::AppState;
+use crate::state::Shared;
 
 /// Middleware: lets the request through when it carries the master key.
-pub async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_key(State(state): State<Shared>, request: Request, next: Next) -> Response {
     // Inside the nested `/v1` router the URI has lost its prefix; the original has it.
     let path = request.extensions().get::<OriginalUri>().map_or_else(
         || request.uri().path().to_owned(),

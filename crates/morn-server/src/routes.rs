@@ -9,11 +9,14 @@ use morn_protocol::{ApiError, ErrorKind};
 
 use crate::dialect::Dialect;
 use crate::handlers::{admin, anthropic, health, openai};
-use crate::state::AppState;
+use std::sync::Arc;
+
+use crate::state::{AppState, Shared};
 use crate::{auth, request_id};
 
 /// Builds the application router.
 pub fn router(state: AppState) -> Router {
+    let state: Shared = Arc::new(state);
     let v1 = Router::new()
         .route("/chat/completions", post(openai::chat_completions))
         .route("/embeddings", post(openai::embeddings))

@@ -6,7 +6,7 @@ use morn_gateway::Gateway;
 use morn_providers::Secret;
 use morn_store::SqliteStore;
 
-/// Everything handlers need. Cheap to clone: a bundle of `Arc`s.
+/// Everything handlers need. Handlers get it as [`Shared`].
 #[derive(Clone)]
 pub struct AppState {
     /// Model resolution and upstream calls.
@@ -32,3 +32,7 @@ pub struct AuthSettings {
     /// The admin key accepted on every endpoint (`MORN_MASTER_KEY`).
     pub master_key: Secret,
 }
+
+/// The state as handlers receive it: one `Arc`, so the per-request clones axum makes
+/// (one per middleware and handler) cost one atomic increment each.
+pub type Shared = Arc<AppState>;

@@ -7,17 +7,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::state::AppState;
+use crate::state::Shared;
 
 /// `GET /api/v1/admin/deployments`: every deployment with its circuit-breaker state,
 /// error rate, latency and outstanding requests.
-pub async fn deployments(State(state): State<AppState>) -> Response {
+pub async fn deployments(State(state): State<Shared>) -> Response {
     Json(json!({"object": "list", "data": state.gateway.health()})).into_response()
 }
 
 /// `POST /api/v1/admin/reload`: re-reads the configuration and swaps the routing
 /// table. In-flight requests finish on the table they started with.
-pub async fn reload(State(state): State<AppState>) -> Response {
+pub async fn reload(State(state): State<Shared>) -> Response {
     let Some(hook) = state.reload.clone() else {
         return platform_error(
             StatusCode::CONFLICT,

@@ -8,12 +8,12 @@ use morn_protocol::{ApiError, anthropic};
 
 use crate::body::read_limited;
 use crate::dialect::{Dialect, json_response, served_headers};
-use crate::state::AppState;
+use crate::state::Shared;
 use crate::stream::sse_response;
 
 /// `POST /v1/messages`.
 pub async fn messages(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(span): Extension<tracing::Span>,
     body: Body,
 ) -> Response {
@@ -22,7 +22,7 @@ pub async fn messages(
         .unwrap_or_else(|err| Dialect::Anthropic.error(&err))
 }
 
-async fn handle(state: AppState, span: tracing::Span, body: Body) -> Result<Response, ApiError> {
+async fn handle(state: Shared, span: tracing::Span, body: Body) -> Result<Response, ApiError> {
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let req = anthropic::parse_messages_request(&bytes)?;
     tracing::debug!(model = %req.model, stream = req.stream, "messages");

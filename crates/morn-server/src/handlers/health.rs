@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::state::AppState;
+use crate::state::Shared;
 
 /// `GET /healthz`: the process is up and serving HTTP.
 pub async fn healthz() -> Response {
@@ -17,7 +17,7 @@ pub async fn healthz() -> Response {
 
 /// `GET /readyz`: config is loaded (it is, or the server would not run) and the store
 /// answers within a second.
-pub async fn readyz(State(state): State<AppState>) -> Response {
+pub async fn readyz(State(state): State<Shared>) -> Response {
     match tokio::time::timeout(Duration::from_secs(1), state.store.ping()).await {
         Ok(Ok(())) => Json(json!({"status": "ready", "checks": {"store": "ok", "config": "ok"}}))
             .into_response(),

@@ -9,12 +9,12 @@ use morn_protocol::{ApiError, ErrorKind, openai};
 
 use crate::body::read_limited;
 use crate::dialect::{Dialect, json_response, served_headers};
-use crate::state::AppState;
+use crate::state::Shared;
 use crate::stream::sse_response;
 
 /// `POST /v1/chat/completions`.
 pub async fn chat_completions(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(span): Extension<tracing::Span>,
     body: Body,
 ) -> Response {
@@ -23,7 +23,7 @@ pub async fn chat_completions(
         .unwrap_or_else(|err| Dialect::OpenAi.error(&err))
 }
 
-async fn chat(state: AppState, span: tracing::Span, body: Body) -> Result<Response, ApiError> {
+async fn chat(state: Shared, span: tracing::Span, body: Body) -> Result<Response, ApiError> {
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let req = openai::parse_chat_request(&bytes)?;
     tracing::debug!(model = %req.model, stream = req.stream, "chat completion");
@@ -42,7 +42,7 @@ async fn chat(state: AppState, span: tracing::Span, body: Body) -> Result<Respon
 }
 
 /// `POST /v1/embeddings`.
-pub async fn embeddings(State(state): State<AppState>, body: Body) -> Response {
+pub async fn embeddings(State(state): State<Shared>, body: Body) -> Response {
     let result = async {
         let bytes = read_limited(body, state.max_body_bytes).await?;
         let req = openai::parse_embedding_request(&bytes)?;
@@ -57,7 +57,7 @@ pub async fn embeddings(State(state): State<AppState>, body: Body) -> Response {
 }
 
 /// `GET /v1/models`, in Anthropic's shape for Anthropic clients.
-pub async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn list_models(State(state): State<Shared>, headers: HeaderMap) -> Response {
     let models = state.gateway.models();
     match Dialect::detect("/v1/models", &headers) {
         Dialect::Anthropic => json_response(morn_protocol::anthropic::render_model_list(&models)),
@@ -67,7 +67,7 @@ pub async fn list_models(State(state): State<AppState>, headers: HeaderMap) -> R
 
 /// `GET /v1/models/{id}`.
 pub async fn get_model(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
