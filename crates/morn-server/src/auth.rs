@@ -8,34 +8,73 @@ use axum::response::Response;
 use morn_protocol::{ApiError, ErrorKind};
 
 use crate::dialect::Dialect;
+use crate::identity::key_cache_now as now_ms;
+use crate::identity::{Principal, Scope};
 use crate::state::Shared;
 
 /// Middleware: lets the request through when it carries the master key.
-pub async fn require_key(State(state): State<Shared>, request: Request, next: Next) -> Response {
+pub async fn require_key(
+    State(state): State<Shared>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     // Inside the nested `/v1` router the URI has lost its prefix; the original has it.
     let path = request.extensions().get::<OriginalUri>().map_or_else(
         || request.uri().path().to_owned(),
         |uri| uri.path().to_owned(),
     );
-    let presented = presented_key(request.headers());
-    let Some(key) = presented else {
-        let dialect = Dialect::detect(&path, request.headers());
-        return dialect.error(
-            &ApiError::new(
-                ErrorKind::Authentication,
-                "Missing API key. Send it as `Authorization: Bearer <key>` or `x-api-key: <key>`.",
-            )
-            .with_code("missing_api_key"),
-        );
+    let dialect = Dialect::detect(&path, request.headers());
+    let principal = match authenticate(&state, request.headers()) {
+        Ok(principal) => principal,
+        Err(err) => return dialect.error(&err),
     };
-    if !constant_time_eq(key.as_bytes(), state.auth.master_key.expose().as_bytes()) {
-        let dialect = Dialect::detect(&path, request.headers());
-        return dialect.error(&ApiError::new(
-            ErrorKind::Authentication,
-            "Invalid API key.",
-        ));
+    if let Some(scope) = Scope::for_path(&path)
+        && !principal.allows_scope(scope)
+    {
+        let err = ApiError::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "This API key is not allowed to call {} endpoints.",
+                scope.as_str()
+            ),
+        )
+        .with_code("scope_not_allowed");
+        return dialect.error(&err);
     }
+    request.extensions_mut().insert(principal);
     next.run(request).await
+}
+
+/// The caller behind the request's key: the master key, or a usable API key from the
+/// in-memory cache (no database round trip).
+fn authenticate(state: &Shared, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let Some(key) = presented_key(headers) else {
+        return Err(ApiError::new(
+            ErrorKind::Authentication,
+            "Missing API key. Send it as `Authorization: Bearer <key>` or `x-api-key: <key>`.",
+        )
+        .with_code("missing_api_key"));
+    };
+    if constant_time_eq(key.as_bytes(), state.auth.master_key.expose().as_bytes()) {
+        return Ok(Principal::Master);
+    }
+    let invalid = || ApiError::new(ErrorKind::Authentication, "Invalid API key.");
+    if !morn_auth::looks_like_api_key(key) {
+        return Err(invalid());
+    }
+    let cached = state
+        .identity
+        .keys
+        .get(&morn_auth::hash_api_key(key))
+        .ok_or_else(invalid)?;
+    if !cached.usable_at(now_ms()) {
+        return Err(ApiError::new(
+            ErrorKind::Authentication,
+            "This API key is disabled or expired.",
+        )
+        .with_code("api_key_inactive"));
+    }
+    Ok(Principal::Key(cached))
 }
 
 fn presented_key(headers: &HeaderMap) -> Option<&str> {

@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod dialect;
 mod handlers;
+pub mod identity;
 mod request_id;
 mod routes;
 mod serve;

@@ -4,15 +4,14 @@ use std::sync::Arc;
 
 use morn_gateway::Gateway;
 use morn_providers::Secret;
-use morn_store::SqliteStore;
 
 /// Everything handlers need. Handlers get it as [`Shared`].
 #[derive(Clone)]
 pub struct AppState {
     /// Model resolution and upstream calls.
     pub gateway: Arc<Gateway>,
-    /// The record store (readiness checks today; tenants, keys and usage later).
-    pub store: SqliteStore,
+    /// Identity: the record store, vault, token keys and the API key cache.
+    pub identity: Arc<crate::identity::Identity>,
     /// Who may call the API.
     pub auth: Arc<AuthSettings>,
     /// Largest request body accepted, in bytes (larger ones get 413).

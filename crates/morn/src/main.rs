@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod config;
+mod identity;
 mod logging;
 mod startup;
 

@@ -10,17 +10,20 @@ use anyhow::Context;
 use morn_gateway::{DeploymentSpec, Gateway, RouteSpec};
 use morn_providers::Provider;
 use morn_server::{AppState, AuthSettings, ReloadHook, ServeOptions};
-use morn_store::SqliteStore;
 
 use crate::config::Settings;
 
 pub async fn serve(settings: Settings, config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let started = Instant::now();
     morn_providers::install_crypto_provider();
-    let store = connect_store(&settings).await?;
+    let store = crate::identity::open_store(&settings).await?;
+    let identity = crate::identity::build_identity(&settings, store.clone()).await?;
+    let refresher = identity
+        .keys
+        .spawn_refresher(store.clone(), settings.key_refresh);
     let gateway = Arc::new(build_gateway(&settings).map_err(anyhow::Error::msg)?);
     let reload = reload_hook(gateway.clone(), config_path);
-    let state = build_state(&settings, store.clone(), gateway, reload.clone())?;
+    let state = build_state(&settings, identity, gateway, reload.clone())?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -33,20 +36,10 @@ pub async fn serve(settings: Settings, config_path: Option<PathBuf>) -> anyhow::
         shutdown_grace: settings.shutdown_grace,
     };
     let drained = morn_server::serve(listener, state, options, shutdown_signal()).await?;
+    refresher.abort();
     store.close().await;
     tracing::info!(drained, "morn stopped");
     Ok(())
-}
-
-async fn connect_store(settings: &Settings) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(&settings.data_dir)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the database in {}",
-                settings.data_dir.display()
-            )
-        })
 }
 
 /// Builds providers and the routing table from validated settings.
@@ -100,14 +93,14 @@ fn route_specs(settings: &Settings) -> Result<Vec<RouteSpec>, String> {
 
 fn build_state(
     settings: &Settings,
-    store: SqliteStore,
+    identity: Arc<morn_server::identity::Identity>,
     gateway: Arc<Gateway>,
     reload: ReloadHook,
 ) -> anyhow::Result<AppState> {
     let master_key = settings.master_key.clone().context("no master key")?;
     Ok(AppState {
         gateway,
-        store,
+        identity,
         auth: Arc::new(AuthSettings { master_key }),
         max_body_bytes: settings.max_body_bytes,
         reload: Some(reload),

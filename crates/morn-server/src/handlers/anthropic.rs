@@ -8,6 +8,7 @@ use morn_protocol::{ApiError, anthropic};
 
 use crate::body::read_limited;
 use crate::dialect::{Dialect, json_response, served_headers};
+use crate::identity::Principal;
 use crate::state::Shared;
 use crate::stream::sse_response;
 
@@ -15,16 +16,23 @@ use crate::stream::sse_response;
 pub async fn messages(
     State(state): State<Shared>,
     Extension(span): Extension<tracing::Span>,
+    Extension(principal): Extension<Principal>,
     body: Body,
 ) -> Response {
-    handle(state, span, body)
+    handle(state, span, principal, body)
         .await
         .unwrap_or_else(|err| Dialect::Anthropic.error(&err))
 }
 
-async fn handle(state: Shared, span: tracing::Span, body: Body) -> Result<Response, ApiError> {
+async fn handle(
+    state: Shared,
+    span: tracing::Span,
+    principal: Principal,
+    body: Body,
+) -> Result<Response, ApiError> {
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let req = anthropic::parse_messages_request(&bytes)?;
+    super::openai::check_model(&principal, &req.model)?;
     tracing::debug!(model = %req.model, stream = req.stream, "messages");
     if req.stream {
         let stream = state.gateway.chat_stream(&req).await?;

@@ -18,7 +18,7 @@ pub async fn healthz() -> Response {
 /// `GET /readyz`: config is loaded (it is, or the server would not run) and the store
 /// answers within a second.
 pub async fn readyz(State(state): State<Shared>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(1), state.store.ping()).await {
+    match tokio::time::timeout(Duration::from_secs(1), state.identity.store.ping()).await {
         Ok(Ok(())) => Json(json!({"status": "ready", "checks": {"store": "ok", "config": "ok"}}))
             .into_response(),
         Ok(Err(err)) => {

@@ -9,6 +9,7 @@ use morn_protocol::{ApiError, ErrorKind, openai};
 
 use crate::body::read_limited;
 use crate::dialect::{Dialect, json_response, served_headers};
+use crate::identity::Principal;
 use crate::state::Shared;
 use crate::stream::sse_response;
 
@@ -16,16 +17,23 @@ use crate::stream::sse_response;
 pub async fn chat_completions(
     State(state): State<Shared>,
     Extension(span): Extension<tracing::Span>,
+    Extension(principal): Extension<Principal>,
     body: Body,
 ) -> Response {
-    chat(state, span, body)
+    chat(state, span, principal, body)
         .await
         .unwrap_or_else(|err| Dialect::OpenAi.error(&err))
 }
 
-async fn chat(state: Shared, span: tracing::Span, body: Body) -> Result<Response, ApiError> {
+async fn chat(
+    state: Shared,
+    span: tracing::Span,
+    principal: Principal,
+    body: Body,
+) -> Result<Response, ApiError> {
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let req = openai::parse_chat_request(&bytes)?;
+    check_model(&principal, &req.model)?;
     tracing::debug!(model = %req.model, stream = req.stream, "chat completion");
     if req.stream {
         let stream = state.gateway.chat_stream(&req).await?;
@@ -42,10 +50,15 @@ async fn chat(state: Shared, span: tracing::Span, body: Body) -> Result<Response
 }
 
 /// `POST /v1/embeddings`.
-pub async fn embeddings(State(state): State<Shared>, body: Body) -> Response {
+pub async fn embeddings(
+    State(state): State<Shared>,
+    Extension(principal): Extension<Principal>,
+    body: Body,
+) -> Response {
     let result = async {
         let bytes = read_limited(body, state.max_body_bytes).await?;
         let req = openai::parse_embedding_request(&bytes)?;
+        check_model(&principal, &req.model)?;
         let (resp, served) = state.gateway.embed(&req).await?;
         let body = openai::render_embedding_response(&resp, req.encoding_format);
         let mut response = json_response(body);
@@ -57,8 +70,13 @@ pub async fn embeddings(State(state): State<Shared>, body: Body) -> Response {
 }
 
 /// `GET /v1/models`, in Anthropic's shape for Anthropic clients.
-pub async fn list_models(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    let models = state.gateway.models();
+pub async fn list_models(
+    State(state): State<Shared>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+) -> Response {
+    let mut models = state.gateway.models();
+    models.retain(|m| principal.allows_model(&m.id));
     match Dialect::detect("/v1/models", &headers) {
         Dialect::Anthropic => json_response(morn_protocol::anthropic::render_model_list(&models)),
         Dialect::OpenAi => json_response(openai::render_model_list(&models)),
@@ -68,11 +86,16 @@ pub async fn list_models(State(state): State<Shared>, headers: HeaderMap) -> Res
 /// `GET /v1/models/{id}`.
 pub async fn get_model(
     State(state): State<Shared>,
+    Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
     let dialect = Dialect::detect("/v1/models", &headers);
-    match state.gateway.model(&id) {
+    match state
+        .gateway
+        .model(&id)
+        .filter(|m| principal.allows_model(&m.id))
+    {
         Some(model) if dialect == Dialect::Anthropic => {
             let body = serde_json::json!({
                 "type": "model",
@@ -92,6 +115,19 @@ pub async fn get_model(
             .with_param("model"),
         ),
     }
+}
+
+/// A key limited to some models may only call those (403 `model_not_allowed`).
+pub(crate) fn check_model(principal: &Principal, model: &str) -> Result<(), ApiError> {
+    if principal.allows_model(model) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorKind::PermissionDenied,
+        format!("This API key is not allowed to use the model `{model}`."),
+    )
+    .with_code("model_not_allowed")
+    .with_param("model"))
 }
 
 pub(crate) fn unix_now() -> i64 {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use morn_gateway::routing::{HealthConfig, RetryPolicy};
 use morn_gateway::{DeploymentSpec, Gateway, RouteSpec};
 use morn_providers::{Provider, ProviderKind, ProviderSettings, Secret};
+use morn_server::identity::{Identity, KeyCache};
 use morn_server::{AppState, AuthSettings, ServeOptions};
 use morn_store::SqliteStore;
 
@@ -94,11 +95,10 @@ impl TestEnv {
             }
         }
         let dir = tempfile::tempdir()?;
-        let store = SqliteStore::open(dir.path()).await?;
         let state = AppState {
             gateway: Arc::new(Gateway::new(&specs, transparent_health())),
             reload: None,
-            store,
+            identity: identity(dir.path()).await?,
             auth: Arc::new(AuthSettings {
                 master_key: Secret::new(KEY),
             }),
@@ -146,12 +146,11 @@ impl TestEnv {
     ) -> anyhow::Result<(Self, Arc<Gateway>)> {
         morn_providers::install_crypto_provider();
         let dir = tempfile::tempdir()?;
-        let store = SqliteStore::open(dir.path()).await?;
         let gateway = Arc::new(Gateway::new(specs, health));
         let state = AppState {
             gateway: gateway.clone(),
             reload: None,
-            store,
+            identity: identity(dir.path()).await?,
             auth: Arc::new(AuthSettings {
                 master_key: Secret::new(KEY),
             }),
@@ -175,6 +174,19 @@ impl TestEnv {
         };
         Ok((env, gateway))
     }
+}
+
+/// Identity services over a fresh SQLite store in `dir`.
+pub async fn identity(dir: &std::path::Path) -> anyhow::Result<Arc<Identity>> {
+    let store: Arc<dyn morn_store::Store> = Arc::new(SqliteStore::open(dir).await?);
+    let (key, _) = morn_auth::MasterKey::generate();
+    Ok(Arc::new(Identity {
+        store,
+        jwt: Arc::new(morn_auth::JwtKeys::from_master(&key)),
+        vault: Arc::new(morn_auth::Vault::new(key, Vec::new())),
+        keys: Arc::new(KeyCache::new()),
+        allow_signup: true,
+    }))
 }
 
 /// A simulator on `addr` (use `127.0.0.1:0` for a free port); returns its URL and the

@@ -26,6 +26,14 @@ pub struct Settings {
     pub providers: Vec<ProviderSettings>,
     pub models: Vec<ModelSettings>,
     pub health: HealthConfig,
+    /// PostgreSQL URL when configured; SQLite in `data_dir` otherwise.
+    pub database_url: Option<Secret>,
+    pub database_max_connections: u32,
+    pub vault_key: Option<Secret>,
+    pub vault_key_file: Option<PathBuf>,
+    pub vault_previous: Vec<Secret>,
+    pub allow_signup: bool,
+    pub key_refresh: Duration,
 }
 
 /// Checks `config` and resolves environment references through `lookup`.
@@ -100,6 +108,38 @@ pub fn resolve(
         });
     }
     let models = super::routes::resolve_models(config, locator, &mut problems);
+    let database_url = config
+        .database
+        .url
+        .as_ref()
+        .and_then(|s| secret(s, "database.url", locator, lookup, &mut problems));
+    if let Some(url) = &database_url
+        && !(url.expose().starts_with("postgres://") || url.expose().starts_with("postgresql://"))
+    {
+        problems.push(locator.problem(
+            "database.url",
+            "must be a postgres:// URL (leave it unset for the embedded SQLite)",
+        ));
+    }
+    let vault_key = config
+        .vault
+        .master_key
+        .as_ref()
+        .and_then(|s| secret(s, "vault.master_key", locator, lookup, &mut problems));
+    if let Some(key) = &vault_key
+        && morn_auth::MasterKey::from_base64(key.expose()).is_err()
+    {
+        problems.push(locator.problem(
+            "vault.master_key",
+            "must be 32 bytes, base64-encoded (`morn admin generate-master-key` makes one)",
+        ));
+    }
+    let vault_previous: Vec<Secret> = config
+        .vault
+        .previous_keys
+        .iter()
+        .filter_map(|s| secret(s, "vault.previous_keys", locator, lookup, &mut problems))
+        .collect();
     let health = super::routes::health_config(&config.routing.health, locator, &mut problems);
     let Ok(listen) = listen else {
         return Err(problems);
@@ -118,6 +158,13 @@ pub fn resolve(
         providers,
         models,
         health,
+        database_url,
+        database_max_connections: config.database.max_connections.unwrap_or(16).max(1),
+        vault_key,
+        vault_key_file: config.vault.master_key_file.clone(),
+        vault_previous,
+        allow_signup: config.identity.allow_signup,
+        key_refresh: Duration::from_millis(config.identity.key_refresh_ms.clamp(50, 60_000)),
     })
 }
 

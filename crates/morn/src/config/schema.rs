@@ -21,8 +21,54 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Defaults for how every model is routed.
     pub routing: RoutingConfig,
+    /// Where records live: SQLite in the data dir (default) or PostgreSQL.
+    pub database: DatabaseConfig,
+    /// The credential vault's master key.
+    pub vault: VaultConfig,
+    /// Accounts and API keys.
+    pub identity: IdentityConfig,
     /// Models clients may call.
     pub models: Vec<ModelConfig>,
+}
+
+/// `url = "postgres://..."` selects PostgreSQL (cluster mode); unset means the
+/// embedded SQLite file `<data_dir>/morn.db`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    pub url: Option<SecretRef>,
+    pub max_connections: Option<u32>,
+}
+
+/// The vault master key (32 bytes, base64), from the environment or a file. With
+/// neither, Morn creates `<data_dir>/master.key` on first start (back it up: without
+/// it, stored provider credentials cannot be decrypted).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct VaultConfig {
+    pub master_key: Option<SecretRef>,
+    pub master_key_file: Option<PathBuf>,
+    /// Keys replaced by `morn admin rotate-master-key`, still accepted for reading.
+    pub previous_keys: Vec<SecretRef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct IdentityConfig {
+    /// Let people create their own accounts with `POST /api/v1/auth/signup`.
+    pub allow_signup: bool,
+    /// How often each replica reloads API keys from the database; a revoked key stops
+    /// working everywhere within this interval.
+    pub key_refresh_ms: u64,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            allow_signup: false,
+            key_refresh_ms: 500,
+        }
+    }
 }
 
 /// Routing defaults; each model may override `strategy`, `retry` and `timeouts`.
