@@ -2,7 +2,10 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ConfigArgs, ConfigCommand, ServeArgs};
+use crate::cli::{
+    AdminArgs, AdminCommand, Cli, Command, ConfigArgs, ConfigCommand, KeysArgs, KeysCommand,
+    ServeArgs,
+};
 use crate::config::{self, Settings};
 use crate::{logging, startup};
 
@@ -11,6 +14,80 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Migrate(args) => migrate(args),
         Command::Config(ConfigCommand::Check { path }) => check(&path),
+        Command::Admin(args) => admin(args),
+        Command::Keys(args) => keys(args),
+    }
+}
+
+fn admin(args: AdminArgs) -> ExitCode {
+    if let AdminCommand::GenerateMasterKey = args.command {
+        let (_, encoded) = morn_auth::MasterKey::generate();
+        println!("{encoded}");
+        return ExitCode::SUCCESS;
+    }
+    let Some(settings) = settings_or_report(&args.common) else {
+        return ExitCode::from(2);
+    };
+    logging::init(settings.log_format, "warn");
+    let for_rotation = settings.clone();
+    with_store(&settings, |store| async move {
+        match args.command {
+            AdminCommand::Bootstrap {
+                org,
+                workspace,
+                email,
+            } => crate::admin::bootstrap(store, &org, &workspace, &email).await,
+            AdminCommand::RotateMasterKey => {
+                crate::admin::rotate_master_key(store, &for_rotation).await
+            }
+            AdminCommand::GenerateMasterKey => Ok(()),
+        }
+    })
+}
+
+fn keys(args: KeysArgs) -> ExitCode {
+    let Some(settings) = settings_or_report(&args.common) else {
+        return ExitCode::from(2);
+    };
+    logging::init(settings.log_format, "warn");
+    with_store(&settings, |store| async move {
+        match args.command {
+            KeysCommand::Create {
+                workspace,
+                name,
+                models,
+                scopes,
+                expires_in_days,
+            } => {
+                crate::admin::create_key(store, &workspace, &name, models, scopes, expires_in_days)
+                    .await
+            }
+            KeysCommand::List { workspace } => crate::admin::list_keys(store, &workspace).await,
+            KeysCommand::Revoke { id } => crate::admin::revoke_key(store, &id).await,
+        }
+    })
+}
+
+/// Opens the configured store, runs `f`, closes the store; exit 1 on error.
+fn with_store<F, Fut>(settings: &Settings, f: F) -> ExitCode
+where
+    F: FnOnce(std::sync::Arc<dyn morn_store::Store>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let result = runtime().and_then(|rt| {
+        rt.block_on(async {
+            let store = crate::identity::open_store(settings).await?;
+            let outcome = f(store.clone()).await;
+            store.close().await;
+            outcome
+        })
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

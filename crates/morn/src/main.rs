@@ -1,5 +1,6 @@
 //! The `morn` binary: parses the command line and runs one command.
 
+mod admin;
 mod cli;
 mod commands;
 mod config;
