@@ -29,15 +29,19 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_key,
         ));
-    let api = Router::new()
+    let admin = Router::new()
         .route("/admin/deployments", get(admin::deployments))
         .route("/admin/reload", post(admin::reload))
-        .fallback(unknown_route)
-        .method_not_allowed_fallback(unknown_route)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,
         ));
+    // The platform API authenticates per handler (user tokens or the master key).
+    let api = Router::new()
+        .merge(admin)
+        .merge(crate::platform::routes())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(unknown_route);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
