@@ -78,6 +78,11 @@ impl ChatStream {
         }
     }
 
+    /// Whether `next` would return without waiting for the upstream.
+    pub fn is_ready(&self) -> bool {
+        self.finished || self.events.is_ready()
+    }
+
     /// The next event for the client, with the model name set to the served model.
     pub async fn next(&mut self) -> Option<StreamEvent> {
         loop {

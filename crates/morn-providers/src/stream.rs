@@ -57,6 +57,13 @@ impl EventStream {
         }
     }
 
+    /// Whether `next` would return at once: an event is decoded and waiting, or the
+    /// stream is over. Lets the relay batch what one upstream read produced into one
+    /// write to the client.
+    pub fn is_ready(&self) -> bool {
+        !self.pending.is_empty() || self.done
+    }
+
     /// The next canonical event, or `None` after the last one.
     pub async fn next(&mut self) -> Option<StreamEvent> {
         loop {

@@ -59,7 +59,9 @@ impl Relay {
     /// Encodes events until there are bytes to send; `None` once the stream is over.
     async fn next_chunk(&mut self) -> Option<Bytes> {
         let mut out = Vec::new();
-        while out.is_empty() {
+        // Encode everything already decoded into one chunk: one write to the client per
+        // upstream read instead of one per event.
+        while out.is_empty() || (!self.finished && self.stream.is_ready()) {
             if self.finished {
                 return None;
             }
