@@ -1,11 +1,47 @@
-//! The platform API under `/api/v1`: accounts, sessions, organizations, workspaces,
-//! members, API keys, providers and models, audit (being built).
+//! The platform API under `/api/v1`: accounts and sessions, organizations,
+//! workspaces, members, API keys, providers and models, and the audit trail.
+//!
+//! Layout: [`routes`] is the route table (paths, scopes, minimum roles: the one place
+//! permissions are declared), [`access`] the extractors that authenticate and
+//! authorize, [`error`] the error type and its stable codes, and one module per
+//! feature with thin handlers over small service functions.
+
+mod access;
+mod audit;
+mod catalog;
+mod error;
+mod extract;
+mod keys;
+mod members;
+mod orgs;
+mod routes;
+mod sessions;
+mod users;
 
 use axum::Router;
+
+// Exported for tests and docs once `lib.rs` declares `pub mod platform`; until then
+// nothing outside uses them.
+#[allow(
+    unused_imports,
+    reason = "public API of the module, used once it is public"
+)]
+pub use error::PlatformError;
+#[allow(
+    unused_imports,
+    reason = "public API of the module, used once it is public"
+)]
+pub use routes::{Method, ROUTES, RouteSpec, Rule, Scope};
 
 use crate::state::Shared;
 
 /// Routes of the platform API, relative to `/api/v1`.
 pub fn routes() -> Router<Shared> {
-    Router::new()
+    routes::router()
+}
+
+/// Every platform endpoint with its scope and minimum role, for tests and docs.
+#[allow(dead_code, reason = "public API of the module, used once it is public")]
+pub fn route_table() -> &'static [RouteSpec] {
+    ROUTES
 }
