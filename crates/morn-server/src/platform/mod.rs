@@ -45,3 +45,6 @@ pub fn routes() -> Router<Shared> {
 pub fn route_table() -> &'static [RouteSpec] {
     ROUTES
 }
+
+#[cfg(test)]
+mod isolation_tests;
