@@ -108,12 +108,17 @@ where
         if now >= deadline {
             break;
         }
-        let index = match choose(route, &failed, now, prompt_tokens, &mut rng) {
-            Ok(index) => index,
-            Err(err) => return Err(last_err.unwrap_or(err)),
+        let (index, forced) = match choose(route, &failed, now, prompt_tokens, &mut rng) {
+            Ok(index) => (index, false),
+            // Everything is out of rotation: probe the one closest to coming back
+            // rather than fail while it may already have recovered.
+            Err(err) => match last_resort(route, &failed, now, prompt_tokens) {
+                Some(index) if route.deployments[index].health.force_probe(now) => (index, true),
+                _ => return Err(last_err.unwrap_or(err)),
+            },
         };
         let deployment = route.deployments[index].clone();
-        if !deployment.health.admit(now) {
+        if !forced && !deployment.health.admit(now) {
             // Another request holds the half-open probe; treat like a failure here.
             failed.push(index);
             continue;
@@ -157,7 +162,9 @@ where
         // Another deployment is ready: fail over at once. Otherwise wait, then let the
         // failed ones be tried again.
         let now = Instant::now();
-        if choose(route, &failed, now, prompt_tokens, &mut rng).is_err() {
+        let another = choose(route, &failed, now, prompt_tokens, &mut rng).is_ok()
+            || last_resort(route, &failed, now, prompt_tokens).is_some();
+        if !another {
             // A Retry-After longer than the longest backoff is not waited out here:
             // the route gives up (to a fallback model, or to the client with the
             // upstream's Retry-After) instead of holding the request.
@@ -205,6 +212,34 @@ fn choose(
         })
         .collect();
     pick(route.strategy, &candidates, rng).ok_or_else(|| no_deployment(route, now, prompt_tokens))
+}
+
+/// When no deployment is in rotation: the one whose cooldown ends first, among those
+/// not yet failed in this request that fit the prompt. Deployments resting because the
+/// provider asked for a longer pause (`Retry-After` beyond the route's longest backoff)
+/// are left alone: that pause is honoured.
+pub(crate) fn last_resort(
+    route: &ModelRoute,
+    failed: &[usize],
+    now: Instant,
+    prompt_tokens: u64,
+) -> Option<usize> {
+    let max_wait = route.retry.max_backoff_ms;
+    route
+        .deployments
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| !failed.contains(i) && d.fits_context(prompt_tokens))
+        .map(|(i, d)| (i, d.health.snapshot(now)))
+        .filter(|(_, s)| {
+            let rate_limited = s
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("rate_limited"));
+            !(rate_limited && s.cooldown_remaining_ms > max_wait)
+        })
+        .min_by_key(|(_, s)| s.cooldown_remaining_ms)
+        .map(|(i, _)| i)
 }
 
 /// The error when no deployment can take the request, by why.

@@ -163,10 +163,28 @@ impl ChatStream {
             .iter()
             .find(|d| !c.failed.contains(&d.id) && d.health.is_available(now))
             .cloned();
-        let Some(deployment) = next else { return false };
-        if !deployment.health.admit(now) {
-            return false;
-        }
+        let deployment = match next {
+            Some(d) if d.health.admit(now) => d,
+            _ => {
+                // None in rotation: the one closest to coming back gets a probe.
+                let failed: Vec<usize> = c
+                    .route
+                    .deployments
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| c.failed.contains(&d.id))
+                    .map(|(i, _)| i)
+                    .collect();
+                let Some(index) = crate::pipeline::last_resort(&c.route, &failed, now, 0) else {
+                    return false;
+                };
+                let d = c.route.deployments[index].clone();
+                if !d.health.force_probe(now) {
+                    return false;
+                }
+                d
+            }
+        };
         let mut request = c.request.clone();
         if !c.text.is_empty() {
             request

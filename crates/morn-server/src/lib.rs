@@ -6,7 +6,7 @@ mod body;
 mod dialect;
 mod handlers;
 pub mod identity;
-mod platform;
+pub mod platform;
 mod request_id;
 mod routes;
 mod serve;

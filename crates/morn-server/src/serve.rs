@@ -38,7 +38,9 @@ pub async fn serve(
         tracing::info!("shutdown requested: no new connections, draining in-flight requests");
         let _ = began_tx.send(());
     };
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(signal);
+    // Connection info gives handlers the peer address (audit log, sessions).
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
     let server = std::pin::pin!(server.into_future());
     let grace = options.shutdown_grace;
     let deadline = async move {

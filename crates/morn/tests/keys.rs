@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{Morn, config_for, run_morn, start_mock};
 
 /// Runs a `morn` subcommand with the test's config; returns stdout.

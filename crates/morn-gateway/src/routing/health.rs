@@ -185,6 +185,29 @@ impl DeploymentHealth {
         }
     }
 
+    /// A last-resort probe before the cooldown is over: used when every deployment of a
+    /// model is out of rotation, so a recovered upstream is found by the next request
+    /// instead of after its (possibly long, doubled) cooldown. Moves the breaker to
+    /// half-open; the request's outcome closes or reopens it as for any probe. Only one
+    /// probe at a time: `false` when one is already in flight (the caller fails fast).
+    pub fn force_probe(&self, now: Instant) -> bool {
+        if self.is_closed_fast() {
+            return true;
+        }
+        let mut inner = self.lock();
+        match inner.state {
+            BreakerState::Closed => true,
+            BreakerState::Open => {
+                inner.state = BreakerState::HalfOpen;
+                inner.since_or_until = now;
+                self.state
+                    .store(BreakerState::HalfOpen.to_u8(), Ordering::Relaxed);
+                true
+            }
+            BreakerState::HalfOpen => false,
+        }
+    }
+
     /// Whether `admit` would say yes, without claiming the half-open probe slot (for
     /// ranking candidates before choosing one).
     pub fn is_available(&self, now: Instant) -> bool {

@@ -20,17 +20,7 @@ mod users;
 
 use axum::Router;
 
-// Exported for tests and docs once `lib.rs` declares `pub mod platform`; until then
-// nothing outside uses them.
-#[allow(
-    unused_imports,
-    reason = "public API of the module, used once it is public"
-)]
 pub use error::PlatformError;
-#[allow(
-    unused_imports,
-    reason = "public API of the module, used once it is public"
-)]
 pub use routes::{Method, ROUTES, RouteSpec, Rule, Scope};
 
 use crate::state::Shared;
@@ -41,7 +31,6 @@ pub fn routes() -> Router<Shared> {
 }
 
 /// Every platform endpoint with its scope and minimum role, for tests and docs.
-#[allow(dead_code, reason = "public API of the module, used once it is public")]
 pub fn route_table() -> &'static [RouteSpec] {
     ROUTES
 }
