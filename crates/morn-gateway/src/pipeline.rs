@@ -111,10 +111,15 @@ where
         let (index, forced) = match choose(route, &failed, now, prompt_tokens, &mut rng) {
             Ok(index) => (index, false),
             // Everything is out of rotation: probe the one closest to coming back
-            // rather than fail while it may already have recovered.
+            // rather than fail while it may already have recovered; while another
+            // request's probe is in flight, wait briefly for its verdict.
             Err(err) => match last_resort(route, &failed, now, prompt_tokens) {
                 Some(index) if route.deployments[index].health.force_probe(now) => (index, true),
-                _ => return Err(last_err.unwrap_or(err)),
+                Some(index) => match await_probe(&route.deployments[index], deadline).await {
+                    true => (index, false),
+                    false => return Err(last_err.unwrap_or(err)),
+                },
+                None => return Err(last_err.unwrap_or(err)),
             },
         };
         let deployment = route.deployments[index].clone();
@@ -212,6 +217,25 @@ fn choose(
         })
         .collect();
     pick(route.strategy, &candidates, rng).ok_or_else(|| no_deployment(route, now, prompt_tokens))
+}
+
+/// Longest a request waits for another request's probe of the only candidate.
+const PROBE_WAIT: Duration = Duration::from_secs(2);
+
+/// Waits until a probe in flight closes `deployment`'s breaker (`true`), or it fails,
+/// or `PROBE_WAIT` or the deadline passes (`false`).
+async fn await_probe(deployment: &Deployment, deadline: Instant) -> bool {
+    let until = deadline.min(Instant::now() + PROBE_WAIT);
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let snapshot = deployment.health.snapshot(Instant::now());
+        match snapshot.state {
+            crate::routing::BreakerState::Closed => return true,
+            crate::routing::BreakerState::Open => return false,
+            crate::routing::BreakerState::HalfOpen => {}
+        }
+    }
+    false
 }
 
 /// When no deployment is in rotation: the one whose cooldown ends first, among those

@@ -358,3 +358,42 @@ async fn client_errors_are_neither_retried_nor_failed_over() -> anyhow::Result<(
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn when_every_deployment_is_out_a_probe_finds_the_one_that_recovered() -> anyhow::Result<()> {
+    let (a_url, a_task) = spawn_mock("127.0.0.1:0").await?;
+    let (b_url, b_task) = spawn_mock("127.0.0.1:0").await?;
+    let a = provider("a", &a_url, &[])?;
+    let b = provider("b", &b_url, &[])?;
+    let spec = routed(
+        "m",
+        vec![deployment(&a, "gpt", 1), deployment(&b, "gpt", 1)],
+    );
+    // A long cooldown: without probing on demand, A would stay out for a minute.
+    let (env, _) = TestEnv::with_routes(&[spec], fast_health(Duration::from_secs(60))).await?;
+    a_task.abort();
+    let _ = a_task.await;
+    for i in 0..10 {
+        assert_eq!(ask(&env, "m", &format!("a down {i}")).await?.status, 200);
+    }
+    assert_eq!(state_of(&health(&env).await?, "a/gpt"), "open");
+    // A comes back, then B dies: A is still "open", but it is the only hope.
+    let (_a_again_url, _a_again) = spawn_mock(a_url.trim_start_matches("http://")).await?;
+    b_task.abort();
+    let _ = b_task.await;
+    let env = std::sync::Arc::new(env);
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let env = env.clone();
+        tasks.push(tokio::spawn(async move {
+            ask(&env, "m", &format!("b down {i}")).await
+        }));
+    }
+    for task in tasks {
+        let answer = task.await??;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(answer.deployment, "a/gpt");
+    }
+    assert_eq!(state_of(&health(&env).await?, "a/gpt"), "closed");
+    Ok(())
+}
