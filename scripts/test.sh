@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust unit, golden and black-box tests (cargo nextest), then the
 # compatibility suite driven by the official openai and anthropic Python SDKs against
-# the real server and the provider simulator.
+# the real server and the provider simulator, then schemathesis against the platform
+# API's OpenAPI document (no 5xx allowed).
 #
 # Usage: bash scripts/test.sh
 set -euo pipefail
@@ -22,3 +23,7 @@ fi
 echo "==> SDK compatibility suite (openai + anthropic Python SDKs)"
 MORN_BIN="$target_dir/debug/morn" MORN_MOCK_BIN="$target_dir/debug/morn-mock" \
     bash tests/sdk/run.sh -q
+
+echo "==> platform API fuzzing (schemathesis against /api/v1/openapi.json)"
+MORN_BIN="$target_dir/debug/morn" MORN_MOCK_BIN="$target_dir/debug/morn-mock" \
+    bash tests/api/run.sh

@@ -13,6 +13,7 @@ mod error;
 mod extract;
 mod keys;
 mod members;
+mod openapi;
 mod orgs;
 mod routes;
 mod sessions;
@@ -27,7 +28,14 @@ use crate::state::Shared;
 
 /// Routes of the platform API, relative to `/api/v1`.
 pub fn routes() -> Router<Shared> {
-    routes::router()
+    Router::new()
+        .route("/openapi.json", openapi::route())
+        .merge(routes::router())
+}
+
+/// The OpenAPI 3.1 document of the platform API.
+pub fn openapi_document() -> serde_json::Value {
+    openapi::document()
 }
 
 /// Every platform endpoint with its scope and minimum role, for tests and docs.

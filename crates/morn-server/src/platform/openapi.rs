@@ -1,0 +1,431 @@
+//! The OpenAPI 3.1 document of the platform API, served at `GET /api/v1/openapi.json`.
+//!
+//! Built from [`ROUTES`], so every endpoint of the table is documented: its path and
+//! method, path parameters, security (none for the public `/auth/*` routes), the
+//! request body schema of the main write endpoints (mirroring the handlers' serde
+//! structs), the success status and the platform error responses. The gateway admin
+//! endpoints (master key only) are added by hand.
+
+use std::sync::LazyLock;
+
+use axum::Json;
+use axum::routing::{MethodRouter, get};
+use serde_json::{Map, Value, json};
+
+use super::routes::{Method, ROUTES, RouteSpec, Scope};
+use crate::state::Shared;
+
+/// `GET /openapi.json`: public.
+pub fn route() -> MethodRouter<Shared> {
+    get(serve)
+}
+
+async fn serve() -> Json<Value> {
+    static DOC: LazyLock<Value> = LazyLock::new(document);
+    Json(DOC.clone())
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for spec in ROUTES {
+        let item = paths
+            .entry(format!("/api/v1{}", spec.path))
+            .or_insert_with(|| json!({}));
+        item[method_key(spec.method)] = operation(spec);
+    }
+    paths.insert(
+        "/api/v1/admin/deployments".to_owned(),
+        json!({"get": admin_operation("adminDeployments", "Lists the gateway deployments (master key).", "200")}),
+    );
+    paths.insert(
+        "/api/v1/admin/reload".to_owned(),
+        json!({"post": admin_operation("adminReload", "Reloads the gateway configuration (master key).", "200")}),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Morn platform API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Accounts and sessions, organizations, workspaces, members, API keys, providers and models, and the audit trail.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A user access token (from /auth/login) or the master key.",
+                }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["message", "type"],
+                            "properties": {
+                                "message": {"type": "string"},
+                                "code": {"type": ["string", "null"]},
+                                "type": {"type": "string"},
+                                "param": {"type": ["string", "null"]},
+                            },
+                        }
+                    },
+                },
+                "Role": {"type": "string", "enum": ["owner", "admin", "member", "viewer"]},
+            },
+            "responses": error_components(),
+        },
+    })
+}
+
+fn method_key(method: Method) -> &'static str {
+    match method {
+        Method::Get => "get",
+        Method::Post => "post",
+        Method::Patch => "patch",
+        Method::Delete => "delete",
+    }
+}
+
+const ERROR_STATUSES: [(&str, &str); 6] = [
+    ("400", "Invalid request."),
+    ("401", "Not authenticated."),
+    ("403", "Not allowed."),
+    ("404", "Not found."),
+    ("409", "Conflict."),
+    ("422", "Unprocessable request."),
+];
+
+fn error_components() -> Value {
+    let mut out = Map::new();
+    for (status, description) in ERROR_STATUSES {
+        out.insert(
+            format!("E{status}"),
+            json!({
+                "description": description,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }),
+        );
+    }
+    Value::Object(out)
+}
+
+fn responses(success: &str) -> Value {
+    let mut out = Map::new();
+    let ok = if success == "204" {
+        json!({"description": "Done."})
+    } else {
+        json!({
+            "description": "Success.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        })
+    };
+    out.insert(success.to_owned(), ok);
+    for (status, _) in ERROR_STATUSES {
+        out.insert(
+            status.to_owned(),
+            json!({"$ref": format!("#/components/responses/E{status}")}),
+        );
+    }
+    Value::Object(out)
+}
+
+fn admin_operation(id: &str, summary: &str, success: &str) -> Value {
+    json!({
+        "operationId": id,
+        "summary": summary,
+        "tags": ["admin"],
+        "security": [{"bearerAuth": []}],
+        "responses": responses(success),
+    })
+}
+
+/// A stable operation id: method and path, e.g. `post_workspaces_ws_keys_id_rotate`.
+fn operation_id(spec: &RouteSpec) -> String {
+    let mut id = method_key(spec.method).to_owned();
+    for part in spec.path.split('/').filter(|p| !p.is_empty()) {
+        id.push('_');
+        id.extend(
+            part.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_'),
+        );
+    }
+    id
+}
+
+fn operation(spec: &RouteSpec) -> Value {
+    let mut op = Map::new();
+    op.insert("operationId".into(), json!(operation_id(spec)));
+    op.insert("summary".into(), json!(format!("{spec:?}")));
+    let tag = spec.path.split('/').nth(1).unwrap_or("api");
+    op.insert("tags".into(), json!([tag]));
+    let security = if spec.scope == Scope::Public {
+        json!([])
+    } else {
+        json!([{"bearerAuth": []}])
+    };
+    op.insert("security".into(), security);
+    let mut parameters: Vec<Value> = path_params(spec.path)
+        .map(|name| {
+            json!({
+                "name": name,
+                "in": "path",
+                "required": true,
+                "schema": {"type": "string"},
+            })
+        })
+        .collect();
+    parameters.extend(query_params(spec));
+    if !parameters.is_empty() {
+        op.insert("parameters".into(), Value::Array(parameters));
+    }
+    if let Some((schema, required)) = request_body(spec) {
+        op.insert(
+            "requestBody".into(),
+            json!({
+                "required": required,
+                "content": {"application/json": {"schema": schema}},
+            }),
+        );
+    }
+    op.insert("responses".into(), responses(success_status(spec)));
+    Value::Object(op)
+}
+
+/// The `{name}` placeholders of a path, in order.
+fn path_params(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|p| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+}
+
+fn success_status(spec: &RouteSpec) -> &'static str {
+    match (spec.method, spec.path) {
+        (Method::Delete, _) => "204",
+        (Method::Post, "/auth/login" | "/auth/refresh") => "200",
+        (Method::Post, "/auth/logout" | "/auth/password" | "/users/{id}/password") => "204",
+        (Method::Post, _) => "201",
+        (Method::Get | Method::Patch, _) => "200",
+    }
+}
+
+fn query(name: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "required": false, "schema": schema})
+}
+
+fn limit_after() -> Vec<Value> {
+    vec![
+        query(
+            "limit",
+            json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}),
+        ),
+        query("after", json!({"type": "string"})),
+    ]
+}
+
+/// Query parameters, mirroring `ListQuery`, `ScopeQuery` and `AuditQuery`.
+fn query_params(spec: &RouteSpec) -> Vec<Value> {
+    if spec.method != Method::Get {
+        return Vec::new();
+    }
+    match spec.path {
+        "/orgs"
+        | "/orgs/{org}/workspaces"
+        | "/workspaces/{ws}/members"
+        | "/workspaces/{ws}/keys" => limit_after(),
+        "/orgs/{org}/providers" | "/orgs/{org}/models" => {
+            vec![query("workspace_id", json!({"type": "string"}))]
+        }
+        "/orgs/{org}/audit" => {
+            let mut params = vec![
+                query("action", json!({"type": "string"})),
+                query("actor_id", json!({"type": "string"})),
+                query("workspace_id", json!({"type": "string"})),
+                query("since", json!({"type": "integer", "format": "int64"})),
+                query("until", json!({"type": "integer", "format": "int64"})),
+            ];
+            params.extend(limit_after());
+            params
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn opt_string() -> Value {
+    json!({"type": ["string", "null"]})
+}
+
+fn opt_int() -> Value {
+    json!({"type": ["integer", "null"], "format": "int64"})
+}
+
+fn opt_strings() -> Value {
+    json!({"type": ["array", "null"], "items": {"type": "string"}})
+}
+
+fn role() -> Value {
+    json!({"$ref": "#/components/schemas/Role"})
+}
+
+/// An object schema; `closed` when the handler's struct denies unknown fields.
+fn object(properties: Value, required: &[&str], closed: bool) -> Value {
+    let mut schema = json!({"type": "object", "properties": properties, "required": required});
+    if closed {
+        schema["additionalProperties"] = json!(false);
+    }
+    schema
+}
+
+/// The JSON body schema and whether a body is required.
+fn request_body(spec: &RouteSpec) -> Option<(Value, bool)> {
+    let provider = || {
+        object(
+            json!({
+                "name": opt_string(),
+                "kind": opt_string(),
+                "base_url": opt_string(),
+                "api_key": opt_string(),
+                "headers": {},
+                "workspace_id": opt_string(),
+            }),
+            &[],
+            true,
+        )
+    };
+    let model = || {
+        object(
+            json!({"name": opt_string(), "spec": {}, "workspace_id": opt_string()}),
+            &[],
+            true,
+        )
+    };
+    let body = match (spec.method, spec.path) {
+        (Method::Post, "/auth/login") => object(
+            json!({"email": string(), "password": string()}),
+            &["email", "password"],
+            false,
+        ),
+        (Method::Post, "/auth/refresh" | "/auth/logout") => object(
+            json!({"refresh_token": string()}),
+            &["refresh_token"],
+            false,
+        ),
+        (Method::Post, "/auth/signup") => object(
+            json!({"email": string(), "password": string(), "name": string()}),
+            &["email", "password", "name"],
+            false,
+        ),
+        (Method::Post, "/auth/password") => object(
+            json!({"current_password": string(), "new_password": string()}),
+            &["current_password", "new_password"],
+            false,
+        ),
+        (Method::Post, "/users/{id}/password") => {
+            object(json!({"new_password": string()}), &["new_password"], true)
+        }
+        (Method::Post, "/orgs/{org}/workspaces") => object(
+            json!({"name": string(), "slug": opt_string()}),
+            &["name"],
+            true,
+        ),
+        (Method::Post, "/orgs/{org}/users") => object(
+            json!({"email": string(), "password": string(), "name": string(), "role": role()}),
+            &["email", "password", "name", "role"],
+            true,
+        ),
+        (Method::Post, "/workspaces/{ws}/members") => object(
+            json!({"email": string(), "role": role()}),
+            &["email", "role"],
+            true,
+        ),
+        (Method::Patch, "/workspaces/{ws}/members/{user_id}") => {
+            object(json!({"role": role()}), &["role"], true)
+        }
+        (Method::Post, "/workspaces/{ws}/keys") => object(
+            json!({
+                "name": string(),
+                "scopes": opt_strings(),
+                "allowed_models": opt_strings(),
+                "expires_at": opt_int(),
+                "expires_in_days": opt_int(),
+                "metadata": {},
+            }),
+            &["name"],
+            true,
+        ),
+        (Method::Patch, "/workspaces/{ws}/keys/{id}") => object(
+            json!({
+                "name": opt_string(),
+                "scopes": opt_strings(),
+                "allowed_models": opt_strings(),
+                "metadata": {},
+                "expires_at": opt_int(),
+                "disabled": {"type": ["boolean", "null"]},
+            }),
+            &[],
+            true,
+        ),
+        (Method::Post, "/workspaces/{ws}/keys/{id}/rotate") => {
+            return Some((object(json!({"grace_secs": opt_int()}), &[], true), false));
+        }
+        (Method::Post, "/orgs/{org}/providers") | (Method::Patch, "/orgs/{org}/providers/{id}") => {
+            provider()
+        }
+        (Method::Post, "/orgs/{org}/models") | (Method::Patch, "/orgs/{org}/models/{id}") => {
+            model()
+        }
+        _ => return None,
+    };
+    Some((body, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_with_its_method() -> Result<(), serde_json::Error> {
+        let text = serde_json::to_string(&document())?;
+        let doc: Value = serde_json::from_str(&text)?;
+        assert_eq!(doc["openapi"], "3.1.0");
+        for spec in ROUTES {
+            let path = format!("/api/v1{}", spec.path);
+            let op = &doc["paths"][&path][method_key(spec.method)];
+            assert!(op.is_object(), "{spec:?} is missing from the document");
+            let params: Vec<&str> = op["parameters"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|p| p["in"] == "path")
+                        .filter_map(|p| p["name"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert_eq!(
+                params,
+                path_params(spec.path).collect::<Vec<_>>(),
+                "{spec:?}"
+            );
+            let public = op["security"].as_array().is_some_and(Vec::is_empty);
+            assert_eq!(public, spec.scope == Scope::Public, "{spec:?}");
+            assert!(op["responses"]["401"].is_object(), "{spec:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let mut ids: Vec<String> = ROUTES.iter().map(operation_id).collect();
+        ids.sort();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), before);
+    }
+}

@@ -1,0 +1,110 @@
+"""Signs in as the bootstrapped owner, creates the resources the fuzzer needs real
+identifiers for, and writes a schemathesis config binding the path parameters to
+them. Destructive operations (DELETE) get their own throwaway resources so the rest
+keep finding theirs.
+
+    python setup.py BASE_URL EMAIL PASSWORD MASTER_KEY CONFIG_OUT  -> prints the access token
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+
+base, email, password, master_key, config_out = sys.argv[1:]
+token = ""
+
+
+def call(method: str, path: str, body: dict | None = None) -> dict:
+    req = urllib.request.Request(
+        f"{base}/api/v1{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        raw = resp.read()
+    return json.loads(raw) if raw else {}
+
+
+token = call("POST", "/auth/login", {"email": email, "password": password})["access_token"]
+org = call("GET", "/orgs")["data"][0]["id"]
+ws = call("GET", f"/orgs/{org}/workspaces")["data"][0]["id"]
+
+
+def workspace(name: str) -> str:
+    return call("POST", f"/orgs/{org}/workspaces", {"name": name})["id"]
+
+
+def key(name: str) -> str:
+    return call("POST", f"/workspaces/{ws}/keys", {"name": name})["id"]
+
+
+def provider(name: str) -> str:
+    return call("POST", f"/orgs/{org}/providers", {"name": name, "kind": "openai", "base_url": "http://127.0.0.1:9/v1"})["id"]
+
+
+def model(name: str) -> str:
+    return call("POST", f"/orgs/{org}/models", {"name": name, "spec": {"provider": "p0"}})["id"]
+
+
+def member(name: str) -> str:
+    user = call(
+        "POST",
+        f"/orgs/{org}/users",
+        {"email": f"{name}@example.com", "password": "correct-horse-battery-staple-1", "name": name, "role": "member"},
+    )
+    uid = user.get("id") or user["user"]["id"]
+    try:
+        call("POST", f"/workspaces/{ws}/members", {"email": f"{name}@example.com", "role": "member"})
+    except urllib.error.HTTPError as e:
+        if e.code != 409:
+            raise
+    return uid
+
+
+ids = {
+    "key": key("fuzz"),
+    "key_del": key("fuzz-del"),
+    "provider": provider("p0"),
+    "provider_del": provider("p-del"),
+    "model": model("m0"),
+    "model_del": model("m-del"),
+    "user": member("fuzz-user"),
+    "user_del": member("fuzz-del"),
+    "ws_del": workspace("fuzz-del"),
+}
+
+
+def op(name: str, **params: str) -> str:
+    inner = ", ".join(f"{k} = {json.dumps(v)}" for k, v in params.items())
+    return f'[[operations]]\ninclude-name = "{name}"\nparameters = {{ {inner} }}\n'
+
+
+p = "/api/v1"
+sections = [
+    f"[parameters]\norg = {json.dumps(org)}\nws = {json.dumps(ws)}\n",
+    op(f"DELETE {p}/workspaces/{{ws}}", ws=ids["ws_del"]),
+]
+for method in ("GET", "PATCH"):
+    sections.append(op(f"{method} {p}/workspaces/{{ws}}/keys/{{id}}", id=ids["key"]))
+sections.append(op(f"POST {p}/workspaces/{{ws}}/keys/{{id}}/rotate", id=ids["key"]))
+sections.append(op(f"DELETE {p}/workspaces/{{ws}}/keys/{{id}}", id=ids["key_del"]))
+sections.append(op(f"PATCH {p}/orgs/{{org}}/providers/{{id}}", id=ids["provider"]))
+sections.append(op(f"DELETE {p}/orgs/{{org}}/providers/{{id}}", id=ids["provider_del"]))
+sections.append(op(f"PATCH {p}/orgs/{{org}}/models/{{id}}", id=ids["model"]))
+sections.append(op(f"DELETE {p}/orgs/{{org}}/models/{{id}}", id=ids["model_del"]))
+sections.append(op(f"PATCH {p}/workspaces/{{ws}}/members/{{user_id}}", user_id=ids["user"]))
+sections.append(op(f"DELETE {p}/workspaces/{{ws}}/members/{{user_id}}", user_id=ids["user_del"]))
+sections.append(op(f"POST {p}/users/{{id}}/password", id=ids["user"]))
+# The gateway admin endpoints take the master key only.
+for name in (f"GET {p}/admin/deployments", f"POST {p}/admin/reload"):
+    sections.append(
+        f'[[operations]]\ninclude-name = "{name}"\n'
+        f'headers = {{ Authorization = {json.dumps("Bearer " + master_key)} }}\n'
+    )
+
+with open(config_out, "w") as f:
+    f.write("# Written by tests/api/setup.py.\n" + "\n".join(sections))
+print(token)
