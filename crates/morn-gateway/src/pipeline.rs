@@ -224,7 +224,7 @@ const PROBE_WAIT: Duration = Duration::from_secs(2);
 
 /// Waits until a probe in flight closes `deployment`'s breaker (`true`), or it fails,
 /// or `PROBE_WAIT` or the deadline passes (`false`).
-async fn await_probe(deployment: &Deployment, deadline: Instant) -> bool {
+pub(crate) async fn await_probe(deployment: &Deployment, deadline: Instant) -> bool {
     let until = deadline.min(Instant::now() + PROBE_WAIT);
     while Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(5)).await;

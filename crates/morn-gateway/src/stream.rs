@@ -179,7 +179,9 @@ impl ChatStream {
                     return false;
                 };
                 let d = c.route.deployments[index].clone();
-                if !d.health.force_probe(now) {
+                // Another broken stream may hold the probe: wait for its verdict.
+                let deadline = now + self.timeouts.ttfb;
+                if !d.health.force_probe(now) && !crate::pipeline::await_probe(&d, deadline).await {
                     return false;
                 }
                 d
