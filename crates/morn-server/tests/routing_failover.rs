@@ -136,7 +136,15 @@ async fn a_provider_that_comes_back_returns_to_rotation() -> anyhow::Result<()> 
     // A comes back on the same address; after the cooldown a probe finds it healthy.
     let addr = a_url.trim_start_matches("http://").to_owned();
     let (_url, _a_again) = spawn_mock(&addr).await?;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Its cooldown (doubled by failed probes, at most 1.2 s here) runs out, a probe
+    // succeeds, and A is back.
+    let back = Instant::now();
+    while state_of(&health(&env).await?, "a/gpt") != "closed"
+        && back.elapsed() < Duration::from_secs(5)
+    {
+        ask(&env, "m", "probe").await?;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut served_by_a = 0;
     for i in 0..20 {
         let answer = ask(&env, "m", &format!("after a returned {i}")).await?;
@@ -373,8 +381,12 @@ async fn when_every_deployment_is_out_a_probe_finds_the_one_that_recovered() -> 
     let (env, _) = TestEnv::with_routes(&[spec], fast_health(Duration::from_secs(60))).await?;
     a_task.abort();
     let _ = a_task.await;
-    for i in 0..10 {
+    // Traffic until A's breaker opens (A is picked at random, so this takes a few).
+    for i in 0..60 {
         assert_eq!(ask(&env, "m", &format!("a down {i}")).await?.status, 200);
+        if state_of(&health(&env).await?, "a/gpt") == "open" {
+            break;
+        }
     }
     assert_eq!(state_of(&health(&env).await?, "a/gpt"), "open");
     // A comes back, then B dies: A is still "open", but it is the only hope.

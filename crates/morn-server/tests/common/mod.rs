@@ -94,32 +94,9 @@ impl TestEnv {
                 specs.push(route(model, &provider));
             }
         }
-        let dir = tempfile::tempdir()?;
-        let state = AppState {
-            gateway: Arc::new(Gateway::new(&specs, transparent_health())),
-            reload: None,
-            identity: identity(dir.path()).await?,
-            auth: Arc::new(AuthSettings {
-                master_key: Secret::new(KEY),
-            }),
-            max_body_bytes: 64 * 1024,
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let options = ServeOptions {
-            shutdown_grace: Duration::from_secs(5),
-        };
-        tokio::spawn(morn_server::serve(listener, state, options, async {
-            let _ = rx.await;
-        }));
-        Ok(Self {
-            base,
-            mock,
-            http: reqwest::Client::new(),
-            _dir: dir,
-            shutdown: Some(tx),
-        })
+        let (mut env, _) = Self::serve(&specs, transparent_health(), 64 * 1024).await?;
+        env.mock = mock;
+        Ok(env)
     }
 
     /// POSTs JSON with the master key as a bearer token.
@@ -144,6 +121,15 @@ impl TestEnv {
         specs: &[RouteSpec],
         health: HealthConfig,
     ) -> anyhow::Result<(Self, Arc<Gateway>)> {
+        Self::serve(specs, health, 1024 * 1024).await
+    }
+
+    /// The real server (router, state, serve loop) on port 0 over `specs`.
+    async fn serve(
+        specs: &[RouteSpec],
+        health: HealthConfig,
+        max_body_bytes: usize,
+    ) -> anyhow::Result<(Self, Arc<Gateway>)> {
         morn_providers::install_crypto_provider();
         let dir = tempfile::tempdir()?;
         let gateway = Arc::new(Gateway::new(specs, health));
@@ -154,7 +140,7 @@ impl TestEnv {
             auth: Arc::new(AuthSettings {
                 master_key: Secret::new(KEY),
             }),
-            max_body_bytes: 1024 * 1024,
+            max_body_bytes,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
