@@ -40,6 +40,24 @@ pub async fn bootstrap(
     workspace_name: &str,
     email: &str,
 ) -> anyhow::Result<()> {
+    let report = create_first_org(store, org_name, workspace_name, email).await?;
+    print!("{report}");
+    Ok(())
+}
+
+/// Whether the database has no organization yet.
+pub async fn is_empty(store: &Arc<dyn Store>) -> anyhow::Result<bool> {
+    Ok(store.list_orgs(Page::first(1)).await?.data.is_empty())
+}
+
+/// Creates the first organization, workspace, owner and key; returns the report with
+/// the one-time secrets, for the caller to show once.
+pub async fn create_first_org(
+    store: Arc<dyn Store>,
+    org_name: &str,
+    workspace_name: &str,
+    email: &str,
+) -> anyhow::Result<String> {
     if !store.list_orgs(Page::first(1)).await?.data.is_empty() {
         bail!("an organization already exists: bootstrap runs once on an empty database");
     }
@@ -92,13 +110,10 @@ pub async fn bootstrap(
         &org.id,
     )
     .await?;
-    println!("organization  {} ({})", org.name, org.id);
-    println!("workspace     {} ({})", workspace.name, workspace.id);
-    println!("owner         {} ({})", user.email, user.id);
-    println!("password      {password}");
-    println!("api key       {key}");
-    println!("These secrets are shown once. Sign in and change the password.");
-    Ok(())
+    Ok(format!(
+        "organization  {} ({})\nworkspace     {} ({})\nowner         {} ({})\npassword      {password}\napi key       {key}\nThese secrets are shown once. Sign in and change the password.\n",
+        org.name, org.id, workspace.name, workspace.id, user.email, user.id
+    ))
 }
 
 /// A new key record and its full secret.

@@ -17,6 +17,7 @@ pub async fn serve(settings: Settings, config_path: Option<PathBuf>) -> anyhow::
     let started = Instant::now();
     morn_providers::install_crypto_provider();
     let store = crate::identity::open_store(&settings).await?;
+    bootstrap_if_empty(&settings, &store).await?;
     let identity = crate::identity::build_identity(&settings, store.clone()).await?;
     let refresher = identity
         .keys
@@ -39,6 +40,29 @@ pub async fn serve(settings: Settings, config_path: Option<PathBuf>) -> anyhow::
     refresher.abort();
     store.close().await;
     tracing::info!(drained, "morn stopped");
+    Ok(())
+}
+
+/// First start with `[bootstrap] email`: create the first organization and show its
+/// secrets once, on stderr (stdout carries only the `listening on` line).
+async fn bootstrap_if_empty(
+    settings: &Settings,
+    store: &Arc<dyn morn_store::Store>,
+) -> anyhow::Result<()> {
+    let Some((email, org, workspace)) = &settings.bootstrap else {
+        return Ok(());
+    };
+    if !crate::admin::is_empty(store).await? {
+        return Ok(());
+    }
+    let report = match crate::admin::create_first_org(store.clone(), org, workspace, email).await {
+        Ok(report) => report,
+        // Another replica starting at the same moment won the race: nothing to do.
+        Err(_) if !crate::admin::is_empty(store).await? => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    eprint!("first start: created the first organization\n{report}");
+    tracing::info!(org = %org, "bootstrapped the first organization");
     Ok(())
 }
 

@@ -271,3 +271,52 @@ async fn sighup_and_the_admin_endpoint_reload_routes() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn first_start_bootstraps_from_the_environment() -> anyhow::Result<()> {
+    let mock = start_mock().await?;
+    let morn = Morn::start(
+        &config_for(&mock, ""),
+        &[
+            ("MORN_BOOTSTRAP__EMAIL", "first@example.com"),
+            ("MORN_BOOTSTRAP__ORG", "Acme"),
+        ],
+    )?;
+    let logs = morn.stderr();
+    let key = logs
+        .lines()
+        .find_map(|l| l.strip_prefix("api key"))
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        key.starts_with("mk_"),
+        "the first key is shown once on stderr:\n{logs}"
+    );
+    assert!(logs.contains("organization  Acme"), "{logs}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let ok = support::http()
+        .post(format!("{}/v1/chat/completions", morn.base))
+        .bearer_auth(&key)
+        .json(&chat_body("gpt-4o-mini", "hi", false))
+        .send()
+        .await?;
+    assert_eq!(ok.status(), 200, "the bootstrap key works at once");
+    // A second bootstrap on the same database is refused.
+    let data = morn.dir.path().join("data");
+    let (code, _, stderr) = support::run_morn(
+        &[
+            "admin",
+            "--data-dir",
+            &data.to_string_lossy(),
+            "bootstrap",
+            "--email",
+            "x@example.com",
+        ],
+        &[],
+        morn.dir.path(),
+    )?;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("already exists"), "{stderr}");
+    Ok(())
+}

@@ -34,6 +34,8 @@ pub struct Settings {
     pub vault_previous: Vec<Secret>,
     pub allow_signup: bool,
     pub key_refresh: Duration,
+    /// `(email, org, workspace)` for a first-start bootstrap.
+    pub bootstrap: Option<(String, String, String)>,
 }
 
 /// Checks `config` and resolves environment references through `lookup`.
@@ -165,6 +167,13 @@ pub fn resolve(
         vault_previous,
         allow_signup: config.identity.allow_signup,
         key_refresh: Duration::from_millis(config.identity.key_refresh_ms.clamp(50, 60_000)),
+        bootstrap: config.bootstrap.email.clone().map(|email| {
+            (
+                email,
+                config.bootstrap.org.clone(),
+                config.bootstrap.workspace.clone(),
+            )
+        }),
     })
 }
 

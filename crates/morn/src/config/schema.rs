@@ -27,6 +27,8 @@ pub struct Config {
     pub vault: VaultConfig,
     /// Accounts and API keys.
     pub identity: IdentityConfig,
+    /// First start: create the first organization when the database has none.
+    pub bootstrap: BootstrapConfig,
     /// Models clients may call.
     pub models: Vec<ModelConfig>,
 }
@@ -50,6 +52,27 @@ pub struct VaultConfig {
     pub master_key_file: Option<PathBuf>,
     /// Keys replaced by `morn admin rotate-master-key`, still accepted for reading.
     pub previous_keys: Vec<SecretRef>,
+}
+
+/// With `email` set (e.g. `MORN_BOOTSTRAP__EMAIL`), `morn serve` creates the first
+/// organization, workspace, owner and API key when the database has no organization, and
+/// prints the owner's password and the key once on stderr. Later starts do nothing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct BootstrapConfig {
+    pub email: Option<String>,
+    pub org: String,
+    pub workspace: String,
+}
+
+impl Default for BootstrapConfig {
+    fn default() -> Self {
+        Self {
+            email: None,
+            org: "Default".into(),
+            workspace: "Default".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
