@@ -4,13 +4,12 @@ use axum::Extension;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
-use morn_protocol::{ApiError, anthropic};
+use morn_protocol::{ApiError, ChatRequest, StreamEncoder, anthropic};
 
 use crate::body::read_limited;
-use crate::dialect::{Dialect, json_response, served_headers};
+use crate::dialect::Dialect;
 use crate::identity::Principal;
 use crate::state::Shared;
-use crate::stream::sse_response;
 
 /// `POST /v1/messages`.
 pub async fn messages(
@@ -32,18 +31,16 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let req = anthropic::parse_messages_request(&bytes)?;
-    super::openai::check_model(&principal, &req.model)?;
-    tracing::debug!(model = %req.model, stream = req.stream, "messages");
-    if req.stream {
-        let stream = state.gateway.chat_stream(&req).await?;
-        return Ok(sse_response(
-            stream,
-            Box::new(anthropic::MessagesStreamEncoder::new()),
-            span,
-        ));
-    }
-    let (resp, served) = state.gateway.chat(&req).await?;
-    let mut response = json_response(anthropic::render_messages_response(&resp));
-    served_headers(&mut response, &served);
-    Ok(response)
+    let encoder = |_: &ChatRequest| -> Box<dyn StreamEncoder> {
+        Box::new(anthropic::MessagesStreamEncoder::new())
+    };
+    super::chat::serve(
+        &state,
+        span,
+        &principal,
+        &req,
+        encoder,
+        anthropic::render_messages_response,
+    )
+    .await
 }

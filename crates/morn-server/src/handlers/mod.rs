@@ -2,5 +2,6 @@
 
 pub mod admin;
 pub mod anthropic;
+mod chat;
 pub mod health;
 pub mod openai;

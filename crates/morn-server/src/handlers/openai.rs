@@ -5,13 +5,12 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use morn_protocol::{ApiError, ErrorKind, openai};
+use morn_protocol::{ApiError, ChatRequest, ErrorKind, StreamEncoder, openai};
 
 use crate::body::read_limited;
 use crate::dialect::{Dialect, json_response, served_headers};
 use crate::identity::Principal;
 use crate::state::Shared;
-use crate::stream::sse_response;
 
 /// `POST /v1/chat/completions`.
 pub async fn chat_completions(
@@ -33,20 +32,21 @@ async fn chat(
 ) -> Result<Response, ApiError> {
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let req = openai::parse_chat_request(&bytes)?;
-    check_model(&principal, &req.model)?;
-    tracing::debug!(model = %req.model, stream = req.stream, "chat completion");
-    if req.stream {
-        let stream = state.gateway.chat_stream(&req).await?;
-        let encoder = Box::new(openai::ChatStreamEncoder::new(
+    let encoder = |req: &ChatRequest| -> Box<dyn StreamEncoder> {
+        Box::new(openai::ChatStreamEncoder::new(
             req.include_usage,
             unix_now(),
-        ));
-        return Ok(sse_response(stream, encoder, span));
-    }
-    let (resp, served) = state.gateway.chat(&req).await?;
-    let mut response = json_response(openai::render_chat_response(&resp));
-    served_headers(&mut response, &served);
-    Ok(response)
+        ))
+    };
+    super::chat::serve(
+        &state,
+        span,
+        &principal,
+        &req,
+        encoder,
+        openai::render_chat_response,
+    )
+    .await
 }
 
 /// `POST /v1/embeddings`.
@@ -58,7 +58,7 @@ pub async fn embeddings(
     let result = async {
         let bytes = read_limited(body, state.max_body_bytes).await?;
         let req = openai::parse_embedding_request(&bytes)?;
-        check_model(&principal, &req.model)?;
+        super::chat::check_model(&principal, &req.model)?;
         let (resp, served) = state.gateway.embed(&req).await?;
         let body = openai::render_embedding_response(&resp, req.encoding_format);
         let mut response = json_response(body);
@@ -115,19 +115,6 @@ pub async fn get_model(
             .with_param("model"),
         ),
     }
-}
-
-/// A key limited to some models may only call those (403 `model_not_allowed`).
-pub(crate) fn check_model(principal: &Principal, model: &str) -> Result<(), ApiError> {
-    if principal.allows_model(model) {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        ErrorKind::PermissionDenied,
-        format!("This API key is not allowed to use the model `{model}`."),
-    )
-    .with_code("model_not_allowed")
-    .with_param("model"))
 }
 
 pub(crate) fn unix_now() -> i64 {
