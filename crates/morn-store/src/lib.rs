@@ -12,25 +12,27 @@
 //! `backend.rs` for how.
 
 mod backend;
+mod metering;
 mod migrate;
 mod postgres;
 mod records;
 mod repo;
 mod sqlite;
 
+pub use metering::*;
 pub use postgres::PgStore;
 pub use records::*;
 pub use repo::{
-    AuditStore, CatalogStore, KeyStore, MemberStore, OrgStore, SessionStore, Store, UserStore,
-    VaultStore,
+    AuditStore, CatalogStore, KeyStore, MemberStore, OrgStore, PolicyStore, SessionStore, Store,
+    UsageStore, UserStore, VaultStore,
 };
 pub use sqlite::SqliteStore;
 
 /// The store traits, for calling their methods on a concrete store.
 pub mod prelude {
     pub use crate::repo::{
-        AuditStore, CatalogStore, KeyStore, MemberStore, OrgStore, SessionStore, Store, UserStore,
-        VaultStore,
+        AuditStore, CatalogStore, KeyStore, MemberStore, OrgStore, PolicyStore, SessionStore,
+        Store, UsageStore, UserStore, VaultStore,
     };
 }
 

@@ -24,6 +24,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "identity",
         sql: include_str!("../migrations/sqlite/0002_identity.sql"),
     },
+    Migration {
+        version: 3,
+        name: "metering",
+        sql: include_str!("../migrations/sqlite/0003_metering.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order, numbered like their SQLite twins.
@@ -37,5 +42,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "identity",
         sql: include_str!("../migrations/postgres/0002_identity.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "metering",
+        sql: include_str!("../migrations/postgres/0003_metering.sql"),
     },
 ];

@@ -13,7 +13,9 @@ mod catalog;
 mod keys;
 mod members;
 mod orgs;
+mod policy;
 mod sessions;
+mod usage;
 mod users;
 mod vault;
 
@@ -22,7 +24,9 @@ pub use catalog::CatalogStore;
 pub use keys::KeyStore;
 pub use members::MemberStore;
 pub use orgs::OrgStore;
+pub use policy::PolicyStore;
 pub use sessions::SessionStore;
+pub use usage::UsageStore;
 pub use users::UserStore;
 pub use vault::VaultStore;
 
@@ -44,6 +48,8 @@ pub trait Store:
     + AuditStore
     + VaultStore
     + CatalogStore
+    + UsageStore
+    + PolicyStore
     + Send
     + Sync
 {

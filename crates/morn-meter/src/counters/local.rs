@@ -1,0 +1,132 @@
+//! In-process counters (embedded mode): one mutex-guarded map, so a reservation over
+//! several counters is atomic without a script.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::{Adjustment, CounterError, Counters, Outcome, Reservation};
+
+#[derive(Debug)]
+struct Entry {
+    value: i64,
+    expires: Option<Instant>,
+}
+
+/// Counters in this process.
+#[derive(Debug, Default)]
+pub struct LocalCounters {
+    map: Mutex<HashMap<String, Entry>>,
+}
+
+impl LocalCounters {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn live(entry: &Entry, now: Instant) -> bool {
+    entry.expires.is_none_or(|t| now < t)
+}
+
+fn expiry(now: Instant, ttl_ms: u64) -> Option<Instant> {
+    (ttl_ms > 0).then(|| now + Duration::from_millis(ttl_ms))
+}
+
+#[async_trait]
+impl Counters for LocalCounters {
+    async fn reserve(&self, items: &[Reservation]) -> Result<Outcome, CounterError> {
+        let now = Instant::now();
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = |map: &HashMap<String, Entry>, key: &str| {
+            map.get(key).filter(|e| live(e, now)).map_or(0, |e| e.value)
+        };
+        for (index, item) in items.iter().enumerate() {
+            let value = current(&map, &item.key);
+            if value + item.amount > item.limit {
+                return Ok(Outcome::Denied {
+                    index,
+                    current: value,
+                });
+            }
+        }
+        let mut values = Vec::with_capacity(items.len());
+        for item in items {
+            let entry = map.entry(item.key.clone()).or_insert(Entry {
+                value: 0,
+                expires: expiry(now, item.ttl_ms),
+            });
+            if !live(entry, now) {
+                *entry = Entry {
+                    value: 0,
+                    expires: expiry(now, item.ttl_ms),
+                };
+            }
+            entry.value += item.amount;
+            values.push(entry.value);
+        }
+        Ok(Outcome::Admitted(values))
+    }
+
+    async fn adjust(&self, items: &[Adjustment]) -> Result<(), CounterError> {
+        let now = Instant::now();
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for item in items {
+            let entry = map.entry(item.key.clone()).or_insert(Entry {
+                value: 0,
+                expires: expiry(now, item.ttl_ms),
+            });
+            if !live(entry, now) {
+                *entry = Entry {
+                    value: 0,
+                    expires: expiry(now, item.ttl_ms),
+                };
+            }
+            entry.value += item.delta;
+        }
+        Ok(())
+    }
+
+    async fn seed(&self, key: &str, value: i64, ttl_ms: u64) -> Result<(), CounterError> {
+        let now = Instant::now();
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fresh = map.get(key).is_none_or(|e| !live(e, now));
+        if fresh {
+            map.insert(
+                key.to_owned(),
+                Entry {
+                    value,
+                    expires: expiry(now, ttl_ms),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    async fn get(&self, keys: &[String]) -> Result<Vec<i64>, CounterError> {
+        let now = Instant::now();
+        let map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(keys
+            .iter()
+            .map(|k| map.get(k).filter(|e| live(e, now)).map_or(0, |e| e.value))
+            .collect())
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "local"
+    }
+}

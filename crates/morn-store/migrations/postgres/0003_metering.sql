@@ -1,0 +1,91 @@
+-- Metering: the usage ledger and the policies kept as data (rate limits, budgets,
+-- price overrides). Money is integer micro-units; times are unix milliseconds.
+-- Keep in step with migrations/sqlite/0003_metering.sql.
+
+-- One row per request. Tenant ids are not foreign keys: the ledger outlives the keys,
+-- users and workspaces it talks about, and inserting must never fail on them.
+CREATE TABLE usage_records (
+    request_id         TEXT PRIMARY KEY NOT NULL,
+    created_at         BIGINT NOT NULL,
+    org_id             TEXT,
+    workspace_id       TEXT,
+    user_id            TEXT,
+    key_id             TEXT,
+    endpoint           TEXT NOT NULL,
+    model              TEXT NOT NULL,
+    deployment         TEXT,
+    stream             BOOLEAN NOT NULL,
+    status             BIGINT NOT NULL,
+    error_class        TEXT,
+    input_tokens       BIGINT NOT NULL,
+    output_tokens      BIGINT NOT NULL,
+    cache_read_tokens  BIGINT NOT NULL,
+    cache_write_tokens BIGINT NOT NULL,
+    reasoning_tokens   BIGINT NOT NULL,
+    cost_micros        BIGINT NOT NULL,
+    estimated          BOOLEAN NOT NULL,
+    cache_hit          BOOLEAN NOT NULL,
+    latency_ms         BIGINT NOT NULL,
+    ttft_ms            BIGINT
+);
+-- Totals over a time range per key, user, workspace or organization read only the
+-- index: the cost rides along, so a 30-day per-key total never touches the table.
+CREATE INDEX usage_key_time ON usage_records (key_id, created_at, cost_micros);
+CREATE INDEX usage_user_time ON usage_records (user_id, created_at, cost_micros);
+CREATE INDEX usage_workspace_time ON usage_records (workspace_id, created_at, cost_micros);
+CREATE INDEX usage_org_time ON usage_records (org_id, created_at);
+
+CREATE TABLE rate_limits (
+    id             TEXT PRIMARY KEY NOT NULL,
+    org_id         TEXT NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+    workspace_id   TEXT NOT NULL,
+    scope          TEXT NOT NULL CHECK (scope IN ('key', 'user', 'workspace')),
+    scope_id       TEXT NOT NULL,
+    model          TEXT,
+    rpm            BIGINT,
+    tpm            BIGINT,
+    max_concurrent BIGINT,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL,
+    FOREIGN KEY (org_id, workspace_id) REFERENCES workspaces (org_id, id) ON DELETE CASCADE
+);
+CREATE INDEX rate_limits_workspace ON rate_limits (org_id, workspace_id, id);
+
+CREATE TABLE budgets (
+    id             TEXT PRIMARY KEY NOT NULL,
+    org_id         TEXT NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+    workspace_id   TEXT NOT NULL,
+    scope          TEXT NOT NULL CHECK (scope IN ('key', 'user', 'workspace')),
+    scope_id       TEXT NOT NULL,
+    period         TEXT NOT NULL CHECK (period IN ('day', 'month', 'total')),
+    amount_micros  BIGINT NOT NULL CHECK (amount_micros >= 0),
+    alert_percents JSONB NOT NULL,
+    webhook_url    TEXT,
+    hard_stop      BOOLEAN NOT NULL,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL,
+    FOREIGN KEY (org_id, workspace_id) REFERENCES workspaces (org_id, id) ON DELETE CASCADE
+);
+CREATE INDEX budgets_workspace ON budgets (org_id, workspace_id, id);
+
+-- Soft alerts already sent: the primary key makes one replica win each alert.
+CREATE TABLE budget_alerts (
+    budget_id    TEXT NOT NULL REFERENCES budgets (id) ON DELETE CASCADE,
+    period_start BIGINT NOT NULL,
+    percent      BIGINT NOT NULL,
+    fired_at     BIGINT NOT NULL,
+    PRIMARY KEY (budget_id, period_start, percent)
+);
+
+CREATE TABLE price_overrides (
+    id           TEXT PRIMARY KEY NOT NULL,
+    org_id       TEXT NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+    workspace_id TEXT,
+    model        TEXT NOT NULL,
+    deployment   TEXT,
+    price        JSONB NOT NULL,
+    created_at   BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL,
+    FOREIGN KEY (org_id, workspace_id) REFERENCES workspaces (org_id, id) ON DELETE CASCADE
+);
+CREATE INDEX price_overrides_org ON price_overrides (org_id, workspace_id, id);
