@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod dialect;
 mod handlers;
+pub mod metering;
 pub mod identity;
 pub mod platform;
 mod request_id;
