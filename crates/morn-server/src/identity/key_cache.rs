@@ -17,6 +17,8 @@ use morn_store::{ApiKey, Store};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedKey {
     pub id: String,
+    /// The organization of the key's workspace.
+    pub org_id: String,
     pub workspace_id: String,
     pub user_id: Option<String>,
     pub name: String,
@@ -29,9 +31,10 @@ pub struct CachedKey {
 }
 
 impl CachedKey {
-    fn from_record(key: &ApiKey) -> Self {
+    fn from_record(key: &ApiKey, org_id: &str) -> Self {
         Self {
             id: key.id.clone(),
+            org_id: org_id.to_owned(),
             workspace_id: key.workspace_id.clone(),
             user_id: key.user_id.clone(),
             name: key.name.clone(),
@@ -78,9 +81,15 @@ impl KeyCache {
         now_ms: i64,
     ) -> Result<usize, morn_store::StoreError> {
         let keys = store.list_active_api_keys(now_ms).await?;
+        let orgs: HashMap<String, String> =
+            store.list_workspace_orgs().await?.into_iter().collect();
         let map: HashMap<String, Arc<CachedKey>> = keys
             .iter()
-            .map(|k| (k.hash.clone(), Arc::new(CachedKey::from_record(k))))
+            .filter_map(|k| {
+                // A key whose workspace vanished between the two reads is gone too.
+                let org = orgs.get(&k.workspace_id)?;
+                Some((k.hash.clone(), Arc::new(CachedKey::from_record(k, org))))
+            })
             .collect();
         let count = map.len();
         *self
@@ -91,13 +100,16 @@ impl KeyCache {
     }
 
     /// Adds or replaces one key (after creating or updating it on this replica).
-    pub fn put(&self, key: &ApiKey) {
+    pub fn put(&self, key: &ApiKey, org_id: &str) {
         let mut guard = self
             .keys
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut map = HashMap::clone(&guard);
-        map.insert(key.hash.clone(), Arc::new(CachedKey::from_record(key)));
+        map.insert(
+            key.hash.clone(),
+            Arc::new(CachedKey::from_record(key, org_id)),
+        );
         *guard = Arc::new(map);
     }
 

@@ -128,7 +128,7 @@ pub async fn create(
         grace_until: None,
     };
     state.identity.store.create_api_key(&key).await?;
-    state.identity.keys.put(&key);
+    state.identity.keys.put(&key, &access.workspace.org_id);
     audit(&state, &access, "api_key.create", &key).await;
     Ok((
         StatusCode::CREATED,
@@ -193,7 +193,7 @@ pub async fn update(
         disabled: body.disabled,
     };
     let updated = state.identity.store.update_api_key(&key.id, &patch).await?;
-    state.identity.keys.put(&updated);
+    state.identity.keys.put(&updated, &access.workspace.org_id);
     audit(&state, &access, "api_key.update", &updated).await;
     Ok(Json(KeyView::new(updated, None)))
 }
@@ -255,10 +255,10 @@ pub async fn rotate(
         .rotate_api_key(&old.id, now + grace * 1000, &new)
         .await?;
     match store.get_api_key(&old.id).await? {
-        Some(old) => state.identity.keys.put(&old),
+        Some(old) => state.identity.keys.put(&old, &access.workspace.org_id),
         None => state.identity.keys.remove_id(&old.id),
     }
-    state.identity.keys.put(&new);
+    state.identity.keys.put(&new, &access.workspace.org_id);
     audit(&state, &access, "api_key.rotate", &new).await;
     Ok((
         StatusCode::CREATED,

@@ -46,6 +46,10 @@ pub trait OrgStore: Send + Sync {
     /// Deletes the workspace with its memberships, API keys, secrets, providers and
     /// models (cascades). Returns whether it existed.
     async fn delete_workspace(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// `(workspace id, organization id)` of every workspace: the in-memory key cache
+    /// uses it to know each key's organization.
+    async fn list_workspace_orgs(&self) -> Result<Vec<(String, String)>, StoreError>;
 }
 
 const ORG_COLS: &str = "id, name, slug, created_at";
@@ -185,6 +189,13 @@ impl<B: Backend> OrgStore for B {
             workspace_row,
         )?;
         Ok(paged(rows, &page, |ws| &ws.id))
+    }
+
+    async fn list_workspace_orgs(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let query = Query::new("SELECT id, org_id FROM workspaces");
+        map_rows(self.fetch_all(query).await?, |row| {
+            Ok((row.text("id")?, row.text("org_id")?))
+        })
     }
 
     async fn delete_workspace(&self, id: &str) -> Result<bool, StoreError> {
