@@ -35,4 +35,9 @@ suite::store_suite! {
     catalog::catalog_scoping,
     catalog::catalog_update_and_delete,
     catalog::catalog_rejects_cross_tenant_references,
+    policy::rate_limit_round_trip,
+    policy::rate_limit_constraints,
+    policy::budget_round_trip,
+    policy::budget_alert_fires_once,
+    policy::price_override_round_trip,
 }

@@ -192,3 +192,4 @@ where
 pub fn found<T>(value: Option<T>, what: &str) -> anyhow::Result<T> {
     value.with_context(|| format!("{what} not found"))
 }
+pub mod policy;
