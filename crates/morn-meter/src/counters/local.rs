@@ -46,14 +46,26 @@ impl Counters for LocalCounters {
         let current = |map: &HashMap<String, Entry>, key: &str| {
             map.get(key).filter(|e| live(e, now)).map_or(0, |e| e.value)
         };
+        // Values as this reservation would leave them, so a key listed twice is checked
+        // against the sum of its amounts (a linear scan: requests carry a handful).
+        let mut pending: Vec<(&str, i64)> = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            let value = current(&map, &item.key);
-            if value + item.amount > item.limit {
+            let slot = match pending.iter().position(|(k, _)| *k == item.key) {
+                Some(slot) => slot,
+                None => {
+                    pending.push((&item.key, current(&map, &item.key)));
+                    pending.len() - 1
+                }
+            };
+            let value = pending[slot].1;
+            // Saturating: an absurd amount is denied, never a panic or a wrap-around.
+            if value.saturating_add(item.amount) > item.limit {
                 return Ok(Outcome::Denied {
                     index,
                     current: value,
                 });
             }
+            pending[slot].1 = value.saturating_add(item.amount);
         }
         let mut values = Vec::with_capacity(items.len());
         for item in items {
@@ -67,7 +79,7 @@ impl Counters for LocalCounters {
                     expires: expiry(now, item.ttl_ms),
                 };
             }
-            entry.value += item.amount;
+            entry.value = entry.value.saturating_add(item.amount);
             values.push(entry.value);
         }
         Ok(Outcome::Admitted(values))
@@ -90,7 +102,7 @@ impl Counters for LocalCounters {
                     expires: expiry(now, item.ttl_ms),
                 };
             }
-            entry.value += item.delta;
+            entry.value = entry.value.saturating_add(item.delta);
         }
         Ok(())
     }
