@@ -40,4 +40,9 @@ suite::store_suite! {
     policy::budget_round_trip,
     policy::budget_alert_fires_once,
     policy::price_override_round_trip,
+    usage::usage_insert_is_idempotent,
+    usage::usage_totals_and_filters,
+    usage::usage_report_by_dimension,
+    usage::usage_report_by_time_bucket,
+    usage::usage_large_batch,
 }

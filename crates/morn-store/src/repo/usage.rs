@@ -1,11 +1,23 @@
 //! The usage ledger: idempotent batch inserts and the aggregate queries behind
 //! budgets, analytics and invoices.
+//!
+//! Inserts are multi-row `INSERT ... ON CONFLICT (request_id) DO NOTHING` statements,
+//! so the ledger writer may replay a batch (after a crash or a failed commit) without
+//! double counting. Reports aggregate in SQL; only the calendar month, whose length
+//! varies, is folded from days in Rust. Groups are ordered in Rust, because SQLite and
+//! PostgreSQL disagree on where NULLs sort and on string collation.
+
+use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
+use super::map_row;
 use crate::StoreError;
-use crate::backend::Backend;
-use crate::metering::{UsageAggregate, UsageFilter, UsageGrouping, UsageRecord};
+use crate::backend::{Backend, Query, RowRead, Step, args};
+use crate::metering::{
+    TimeBucket, UsageAggregate, UsageDimension, UsageFilter, UsageGrouping, UsageRecord,
+};
 
 /// The usage ledger.
 #[async_trait]
@@ -17,10 +29,11 @@ pub trait UsageStore: Send + Sync {
     /// One record by request id.
     async fn get_usage(&self, request_id: &str) -> Result<Option<UsageRecord>, StoreError>;
 
-    /// The sums over every row matching `filter`.
+    /// The sums over every row matching `filter` (zeros when none does).
     async fn usage_total(&self, filter: &UsageFilter) -> Result<UsageAggregate, StoreError>;
 
-    /// The sums per group, ordered by bucket then the grouping fields.
+    /// The sums per group, ordered by bucket then the grouping fields (model, key,
+    /// user, workspace; `None` first). Only groups with at least one row are listed.
     async fn usage_report(
         &self,
         filter: &UsageFilter,
@@ -28,25 +41,364 @@ pub trait UsageStore: Send + Sync {
     ) -> Result<Vec<UsageAggregate>, StoreError>;
 }
 
+const USAGE_COLS: &str = "request_id, created_at, org_id, workspace_id, user_id, key_id, \
+     endpoint, model, deployment, stream, status, error_class, input_tokens, output_tokens, \
+     cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_micros, estimated, \
+     cache_hit, latency_ms, ttft_ms";
+
+/// Columns in [`USAGE_COLS`], i.e. bound parameters per row.
+const COLUMNS: usize = 22;
+
+/// SQLite refuses statements with more than 32,766 bound parameters (PostgreSQL's
+/// bound is 65,535), so a large batch is cut into statements of this many rows.
+const CHUNK_ROWS: usize = 32_766 / COLUMNS;
+
+/// The sums every report row carries. `CAST` because PostgreSQL's `SUM(bigint)` is
+/// `numeric`; `COUNT(error_class)` counts the rows where it is not NULL.
+const AGGREGATES: &str = "COUNT(*) AS requests, COUNT(error_class) AS errors, \
+     CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT) AS input_tokens, \
+     CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens, \
+     CAST(COALESCE(SUM(cache_read_tokens), 0) AS BIGINT) AS cache_read_tokens, \
+     CAST(COALESCE(SUM(cache_write_tokens), 0) AS BIGINT) AS cache_write_tokens, \
+     CAST(COALESCE(SUM(reasoning_tokens), 0) AS BIGINT) AS reasoning_tokens, \
+     CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) AS cost_micros";
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Bucket starts as SQL. Months are grouped by day here and folded in Rust.
+fn bucket_sql(bucket: TimeBucket) -> &'static str {
+    match bucket {
+        TimeBucket::Hour => "created_at - created_at % 3600000",
+        TimeBucket::Day | TimeBucket::Month => "created_at - created_at % 86400000",
+    }
+}
+
+fn dimension_sql(dimension: UsageDimension) -> &'static str {
+    match dimension {
+        UsageDimension::Model => "model",
+        UsageDimension::Key => "key_id",
+        UsageDimension::User => "user_id",
+        UsageDimension::Workspace => "workspace_id",
+    }
+}
+
+fn usage_row(row: &impl RowRead) -> Result<UsageRecord, sqlx::Error> {
+    Ok(UsageRecord {
+        request_id: row.text("request_id")?,
+        created_at: row.int("created_at")?,
+        org_id: row.opt_text("org_id")?,
+        workspace_id: row.opt_text("workspace_id")?,
+        user_id: row.opt_text("user_id")?,
+        key_id: row.opt_text("key_id")?,
+        endpoint: row.text("endpoint")?,
+        model: row.text("model")?,
+        deployment: row.opt_text("deployment")?,
+        stream: row.flag("stream")?,
+        status: row.int("status")?,
+        error_class: row.opt_text("error_class")?,
+        input_tokens: row.int("input_tokens")?,
+        output_tokens: row.int("output_tokens")?,
+        cache_read_tokens: row.int("cache_read_tokens")?,
+        cache_write_tokens: row.int("cache_write_tokens")?,
+        reasoning_tokens: row.int("reasoning_tokens")?,
+        cost_micros: row.int("cost_micros")?,
+        estimated: row.flag("estimated")?,
+        cache_hit: row.flag("cache_hit")?,
+        latency_ms: row.int("latency_ms")?,
+        ttft_ms: row.opt_int("ttft_ms")?,
+    })
+}
+
+/// One multi-row INSERT of at most [`CHUNK_ROWS`] records.
+fn insert_chunk(records: &[UsageRecord]) -> Query {
+    let mut query = Query::new("INSERT INTO usage_records (")
+        .sql(USAGE_COLS)
+        .sql(") VALUES ");
+    for (i, r) in records.iter().enumerate() {
+        if i > 0 {
+            query = query.sql(", ");
+        }
+        query = query
+            .sql("(")
+            .binds(args![
+                &r.request_id,
+                r.created_at,
+                &r.org_id,
+                &r.workspace_id,
+                &r.user_id,
+                &r.key_id,
+                &r.endpoint,
+                &r.model,
+                &r.deployment,
+                r.stream,
+                r.status,
+                &r.error_class,
+                r.input_tokens,
+                r.output_tokens,
+                r.cache_read_tokens,
+                r.cache_write_tokens,
+                r.reasoning_tokens,
+                r.cost_micros,
+                r.estimated,
+                r.cache_hit,
+                r.latency_ms,
+                r.ttft_ms,
+            ])
+            .sql(")");
+    }
+    query.sql(" ON CONFLICT (request_id) DO NOTHING")
+}
+
+/// `WHERE` with the time range and every filter field that is set.
+fn filtered(query: Query, filter: &UsageFilter) -> Query {
+    query
+        .sql(" FROM usage_records WHERE created_at >= ")
+        .bind(filter.since)
+        .sql(" AND created_at < ")
+        .bind(filter.until)
+        .and_if("org_id = ", filter.org_id.as_deref())
+        .and_if("workspace_id = ", filter.workspace_id.as_deref())
+        .and_if("user_id = ", filter.user_id.as_deref())
+        .and_if("key_id = ", filter.key_id.as_deref())
+        .and_if("model = ", filter.model.as_deref())
+}
+
+/// The sums of a report row; grouping fields are left `None`.
+fn aggregate_row(row: &impl RowRead) -> Result<UsageAggregate, sqlx::Error> {
+    Ok(UsageAggregate {
+        requests: row.int("requests")?,
+        errors: row.int("errors")?,
+        input_tokens: row.int("input_tokens")?,
+        output_tokens: row.int("output_tokens")?,
+        cache_read_tokens: row.int("cache_read_tokens")?,
+        cache_write_tokens: row.int("cache_write_tokens")?,
+        reasoning_tokens: row.int("reasoning_tokens")?,
+        cost_micros: row.int("cost_micros")?,
+        ..UsageAggregate::default()
+    })
+}
+
+/// Adds the sums of `more` to `into` (folding days into a month).
+fn add_sums(into: &mut UsageAggregate, more: &UsageAggregate) {
+    into.requests += more.requests;
+    into.errors += more.errors;
+    into.input_tokens += more.input_tokens;
+    into.output_tokens += more.output_tokens;
+    into.cache_read_tokens += more.cache_read_tokens;
+    into.cache_write_tokens += more.cache_write_tokens;
+    into.reasoning_tokens += more.reasoning_tokens;
+    into.cost_micros += more.cost_micros;
+}
+
+/// The group a report row belongs to, in report order.
+type GroupKey = (
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn group_key(agg: &UsageAggregate) -> GroupKey {
+    (
+        agg.bucket_start,
+        agg.model.clone(),
+        agg.key_id.clone(),
+        agg.user_id.clone(),
+        agg.workspace_id.clone(),
+    )
+}
+
+/// The day of the month (1-based) of the UTC day `days` after 1970-01-01.
+///
+/// Shifts the calendar to start on March 1st, so the leap day is the last day of the
+/// shifted year and months have a fixed pattern of lengths within it.
+fn day_of_month(days: i64) -> i64 {
+    let shifted = days + 719_468; // days from 0000-03-01 to 1970-01-01
+    let era = shifted.div_euclid(146_097); // 400-year cycles
+    let day_of_era = shifted - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153; // 0 = March
+    day_of_year - (153 * month_index + 2) / 5 + 1
+}
+
+/// Start (unix ms) of the UTC calendar month holding `at_ms`.
+fn month_start(at_ms: i64) -> i64 {
+    let days = at_ms.div_euclid(DAY_MS);
+    (days - (day_of_month(days) - 1)) * DAY_MS
+}
+
+/// Runs `INSERT`s for `records`, counting new rows exactly when one statement does.
+async fn insert_all<B: Backend>(store: &B, records: &[UsageRecord]) -> Result<u64, StoreError> {
+    if records.len() <= CHUNK_ROWS {
+        // The writer's batches fit in one statement: atomic on its own, and the
+        // driver's affected-rows count is exactly the new rows.
+        return Ok(store.execute(insert_chunk(records)).await?);
+    }
+    // `Backend::transaction` does not report per-statement counts, so the ids already
+    // stored are counted first. Only a concurrent insert of the same ids (which one
+    // ledger directory per process rules out) could make the count high; the rows
+    // themselves are right either way.
+    let ids: BTreeSet<&str> = records.iter().map(|r| r.request_id.as_str()).collect();
+    let ids: Vec<&str> = ids.into_iter().collect();
+    let mut existing = 0u64;
+    for chunk in ids.chunks(32_000) {
+        let query = Query::new("SELECT COUNT(*) AS n FROM usage_records WHERE request_id IN (")
+            .binds(chunk.iter().map(|id| (*id).into()))
+            .sql(")");
+        if let Some(row) = store.fetch_optional(query).await? {
+            existing += u64::try_from(row.int("n")?).unwrap_or(0);
+        }
+    }
+    let steps = records
+        .chunks(CHUNK_ROWS)
+        .map(|chunk| Step::new(insert_chunk(chunk)))
+        .collect();
+    store.transaction(steps, "usage record").await?;
+    Ok((ids.len() as u64).saturating_sub(existing))
+}
+
 #[async_trait]
 impl<B: Backend> UsageStore for B {
-    async fn insert_usage(&self, _records: &[UsageRecord]) -> Result<u64, StoreError> {
-        Ok(0)
+    async fn insert_usage(&self, records: &[UsageRecord]) -> Result<u64, StoreError> {
+        if records.is_empty() {
+            return Ok(0);
+        }
+        insert_all(self, records).await
     }
 
-    async fn get_usage(&self, _request_id: &str) -> Result<Option<UsageRecord>, StoreError> {
-        Ok(None)
+    async fn get_usage(&self, request_id: &str) -> Result<Option<UsageRecord>, StoreError> {
+        let query = Query::new("SELECT ")
+            .sql(USAGE_COLS)
+            .sql(" FROM usage_records WHERE request_id = ")
+            .bind(request_id);
+        map_row(self.fetch_optional(query).await?, usage_row)
     }
 
-    async fn usage_total(&self, _filter: &UsageFilter) -> Result<UsageAggregate, StoreError> {
-        Ok(UsageAggregate::default())
+    async fn usage_total(&self, filter: &UsageFilter) -> Result<UsageAggregate, StoreError> {
+        let query = filtered(Query::new("SELECT ").sql(AGGREGATES), filter);
+        // An aggregate without GROUP BY always yields one row; zeros when nothing
+        // matched, thanks to the COALESCEs.
+        Ok(map_row(self.fetch_optional(query).await?, aggregate_row)?.unwrap_or_default())
     }
 
     async fn usage_report(
         &self,
-        _filter: &UsageFilter,
-        _grouping: &UsageGrouping,
+        filter: &UsageFilter,
+        grouping: &UsageGrouping,
     ) -> Result<Vec<UsageAggregate>, StoreError> {
-        Ok(Vec::new())
+        let mut dims: Vec<UsageDimension> = Vec::new();
+        for dimension in &grouping.by {
+            if !dims.contains(dimension) {
+                dims.push(*dimension);
+            }
+        }
+        let groups: Vec<&'static str> = grouping
+            .bucket
+            .map(bucket_sql)
+            .into_iter()
+            .chain(dims.iter().map(|d| dimension_sql(*d)))
+            .collect();
+        let mut query = Query::new("SELECT ");
+        if let Some(bucket) = grouping.bucket {
+            query = query.sql(bucket_sql(bucket)).sql(" AS bucket_start, ");
+        }
+        for dimension in &dims {
+            query = query.sql(dimension_sql(*dimension)).sql(", ");
+        }
+        query = filtered(query.sql(AGGREGATES), filter);
+        for (i, expr) in groups.iter().enumerate() {
+            query = query
+                .sql(if i == 0 { " GROUP BY " } else { ", " })
+                .sql(expr);
+        }
+        let rows = self.fetch_all(query).await?;
+
+        let mut report: BTreeMap<GroupKey, UsageAggregate> = BTreeMap::new();
+        for row in &rows {
+            let mut agg = aggregate_row(row)?;
+            if agg.requests == 0 {
+                // The single row of an ungrouped aggregate over no rows.
+                continue;
+            }
+            agg.bucket_start = match grouping.bucket {
+                None => None,
+                Some(TimeBucket::Month) => Some(month_start(row.int("bucket_start")?)),
+                Some(TimeBucket::Hour | TimeBucket::Day) => Some(row.int("bucket_start")?),
+            };
+            for dimension in &dims {
+                let value = row.opt_text(dimension_sql(*dimension))?;
+                match dimension {
+                    UsageDimension::Model => agg.model = value,
+                    UsageDimension::Key => agg.key_id = value,
+                    UsageDimension::User => agg.user_id = value,
+                    UsageDimension::Workspace => agg.workspace_id = value,
+                }
+            }
+            report
+                .entry(group_key(&agg))
+                .and_modify(|seen| add_sums(seen, &agg))
+                .or_insert(agg);
+        }
+        Ok(report.into_values().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR_MS: i64 = 3_600_000;
+
+    /// Unix ms of a UTC date, counted by hand from known month lengths.
+    fn date(year: i64, month: i64, day: i64) -> i64 {
+        let mut days = 0;
+        for y in 1970..year {
+            let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+            days += if leap { 366 } else { 365 };
+        }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let lengths = [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        days += lengths[..(month - 1) as usize].iter().sum::<i64>();
+        (days + day - 1) * DAY_MS
+    }
+
+    #[test]
+    fn month_start_across_month_lengths_and_leap_years() {
+        assert_eq!(month_start(0), 0);
+        for (y, m, last) in [
+            (2024, 1, 31),
+            (2024, 2, 29),
+            (2023, 2, 28),
+            (2000, 2, 29),
+            (2100, 2, 28),
+            (2024, 4, 30),
+            (2024, 12, 31),
+        ] {
+            let first = date(y, m, 1);
+            assert_eq!(month_start(first), first, "{y}-{m}-01");
+            let end = date(y, m, last) + DAY_MS - 1;
+            assert_eq!(month_start(end), first, "{y}-{m}-{last} 23:59:59.999");
+            assert_eq!(month_start(end + 1), end + 1, "next month starts");
+        }
+        assert_eq!(
+            month_start(date(2024, 3, 15) + 5 * HOUR_MS),
+            date(2024, 3, 1)
+        );
     }
 }

@@ -193,3 +193,4 @@ pub fn found<T>(value: Option<T>, what: &str) -> anyhow::Result<T> {
     value.with_context(|| format!("{what} not found"))
 }
 pub mod policy;
+pub mod usage;
