@@ -15,7 +15,7 @@ mod local;
 mod redis;
 
 pub use local::LocalCounters;
-pub use redis::{RedisCounters, RedisFailure};
+pub use redis::{RedisCounters, RedisFailure, RedisOptions};
 
 use async_trait::async_trait;
 
