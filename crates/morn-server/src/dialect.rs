@@ -85,3 +85,14 @@ pub fn served_headers(response: &mut Response, served: &morn_gateway::Served) {
         "served"
     );
 }
+
+/// `x-ratelimit-*` headers from the caller's tightest limits, as OpenAI sends them.
+pub fn rate_headers(response: &mut Response, limits: Option<&crate::metering::RateHeaders>) {
+    let Some(limits) = limits else { return };
+    let headers = response.headers_mut();
+    for (name, value) in limits.pairs() {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+}

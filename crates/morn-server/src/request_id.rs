@@ -12,6 +12,13 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
+/// The request's id and arrival time, for handlers (metering records both).
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    pub id: String,
+    pub started: Instant,
+}
+
 pub async fn assign(mut request: Request, next: Next) -> Response {
     let id = request
         .headers()
@@ -25,6 +32,10 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     request.extensions_mut().insert(span.clone());
     let started = Instant::now();
+    request.extensions_mut().insert(RequestInfo {
+        id: id.clone(),
+        started,
+    });
     let mut response = next.run(request).instrument(span.clone()).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use morn_protocol::{ApiError, ErrorKind};
 
 use crate::dialect::Dialect;
-use crate::handlers::{admin, anthropic, health, openai};
+use crate::handlers::{admin, anthropic, health, metrics, openai};
 use std::sync::Arc;
 
 use crate::state::{AppState, Shared};
@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .merge(v1)
         .nest("/api/v1", api)
         .fallback(unknown_route)

@@ -12,6 +12,8 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// Identity: the record store, vault, token keys and the API key cache.
     pub identity: Arc<crate::identity::Identity>,
+    /// Prices, rate limits, budgets, the usage ledger and metrics.
+    pub meter: Arc<crate::metering::Meter>,
     /// Who may call the API.
     pub auth: Arc<AuthSettings>,
     /// Largest request body accepted, in bytes (larger ones get 413).

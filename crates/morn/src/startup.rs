@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use morn_gateway::{DeploymentSpec, Gateway, RouteSpec};
 use morn_providers::Provider;
+use morn_server::metering::{Meter, MeterSettings};
 use morn_server::{AppState, AuthSettings, ReloadHook, ServeOptions};
 
 use crate::config::Settings;
@@ -24,7 +25,12 @@ pub async fn serve(settings: Settings, config_path: Option<PathBuf>) -> anyhow::
         .spawn_refresher(store.clone(), settings.key_refresh);
     let gateway = Arc::new(build_gateway(&settings).map_err(anyhow::Error::msg)?);
     let reload = reload_hook(gateway.clone(), config_path);
-    let state = build_state(&settings, identity, gateway, reload.clone())?;
+    let meter = build_meter(&settings, store.clone()).await?;
+    // Records a killed predecessor left in the ledger reach the store before any
+    // budget is seeded from it.
+    meter.drain().await;
+    let background = meter.spawn_background();
+    let state = build_state(&settings, identity, gateway, meter.clone(), reload.clone())?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -38,6 +44,10 @@ pub async fn serve(settings: Settings, config_path: Option<PathBuf>) -> anyhow::
     };
     let drained = morn_server::serve(listener, state, options, shutdown_signal()).await?;
     refresher.abort();
+    for task in background {
+        task.abort();
+    }
+    meter.drain().await;
     store.close().await;
     tracing::info!(drained, "morn stopped");
     Ok(())
@@ -115,15 +125,63 @@ fn route_specs(settings: &Settings) -> Result<Vec<RouteSpec>, String> {
         .collect()
 }
 
+/// Counters (in process, or Redis in cluster mode), the ledger in the data dir, the
+/// shipped price catalog.
+async fn build_meter(
+    settings: &Settings,
+    store: Arc<dyn morn_store::Store>,
+) -> anyhow::Result<Arc<Meter>> {
+    use morn_meter::counters::{Counters, LocalCounters, RedisCounters, RedisFailure};
+    let m = &settings.metering;
+    let counters: Arc<dyn Counters> = match &settings.redis_url {
+        Some(url) => {
+            let failure = match m.redis_failure {
+                crate::config::RedisFailureMode::Open => RedisFailure::Open,
+                crate::config::RedisFailureMode::Closed => RedisFailure::Closed,
+            };
+            Arc::new(
+                RedisCounters::connect(url.expose(), failure, m.replicas)
+                    .await
+                    .context("cannot reach Redis (metering.redis_url)")?,
+            )
+        }
+        None => Arc::new(LocalCounters::new()),
+    };
+    let mut ledger = morn_server::metering::ledger_config(&settings.data_dir);
+    ledger.flush_interval = Duration::from_millis(m.ledger_flush_ms.clamp(10, 60_000));
+    ledger.max_backlog = m.ledger_max_backlog.max(1);
+    ledger.fsync = m.ledger_fsync;
+    let ledger = morn_meter::ledger::Ledger::open(ledger).with_context(|| {
+        format!(
+            "cannot open the usage ledger in {}",
+            settings.data_dir.display()
+        )
+    })?;
+    let meter = Meter::new(
+        store,
+        counters,
+        ledger,
+        morn_meter::prices::PriceCatalog::builtin(),
+        MeterSettings {
+            default_max_output_tokens: m.default_max_output_tokens.max(1),
+            policy_refresh: Duration::from_millis(m.policy_refresh_ms.clamp(50, 600_000)),
+        },
+    )
+    .await?;
+    Ok(meter)
+}
+
 fn build_state(
     settings: &Settings,
     identity: Arc<morn_server::identity::Identity>,
     gateway: Arc<Gateway>,
+    meter: Arc<Meter>,
     reload: ReloadHook,
 ) -> anyhow::Result<AppState> {
     let master_key = settings.master_key.clone().context("no master key")?;
     Ok(AppState {
         gateway,
+        meter,
         identity,
         auth: Arc::new(AuthSettings { master_key }),
         max_body_bytes: settings.max_body_bytes,

@@ -9,6 +9,7 @@ use morn_protocol::{ApiError, ChatRequest, StreamEncoder, anthropic};
 use crate::body::read_limited;
 use crate::dialect::Dialect;
 use crate::identity::Principal;
+use crate::request_id::RequestInfo;
 use crate::state::Shared;
 
 /// `POST /v1/messages`.
@@ -16,9 +17,10 @@ pub async fn messages(
     State(state): State<Shared>,
     Extension(span): Extension<tracing::Span>,
     Extension(principal): Extension<Principal>,
+    Extension(info): Extension<RequestInfo>,
     body: Body,
 ) -> Response {
-    handle(state, span, principal, body)
+    handle(state, span, principal, info, body)
         .await
         .unwrap_or_else(|err| Dialect::Anthropic.error(&err))
 }
@@ -27,6 +29,7 @@ async fn handle(
     state: Shared,
     span: tracing::Span,
     principal: Principal,
+    info: RequestInfo,
     body: Body,
 ) -> Result<Response, ApiError> {
     let bytes = read_limited(body, state.max_body_bytes).await?;
@@ -34,13 +37,12 @@ async fn handle(
     let encoder = |_: &ChatRequest| -> Box<dyn StreamEncoder> {
         Box::new(anthropic::MessagesStreamEncoder::new())
     };
-    super::chat::serve(
-        &state,
+    let call = super::chat::Call {
+        state: &state,
         span,
-        &principal,
-        &req,
-        encoder,
-        anthropic::render_messages_response,
-    )
-    .await
+        principal: &principal,
+        info: &info,
+        endpoint: "messages",
+    };
+    super::chat::serve(call, req, encoder, anthropic::render_messages_response).await
 }

@@ -1,33 +1,106 @@
 //! The chat flow both protocols share: parse (by the caller), check the key may use the
-//! model, then relay a stream or render a whole answer in the caller's wire format.
+//! model, admit and meter it, then relay a stream or render a whole answer in the
+//! caller's wire format.
+
+use std::sync::Arc;
 
 use axum::response::Response;
 use morn_protocol::{ApiError, ChatRequest, ChatResponse, ErrorKind, StreamEncoder};
 
-use crate::dialect::{json_response, served_headers};
+use crate::dialect::{json_response, rate_headers, served_headers};
 use crate::identity::Principal;
+use crate::metering::{Finish, Start};
+use crate::request_id::RequestInfo;
 use crate::state::Shared;
-use crate::stream::sse_response;
+use crate::stream::{StreamMeter, sse_response};
+
+/// Who is calling and on which endpoint.
+pub(crate) struct Call<'a> {
+    pub state: &'a Shared,
+    pub span: tracing::Span,
+    pub principal: &'a Principal,
+    pub info: &'a RequestInfo,
+    /// `chat` or `messages`.
+    pub endpoint: &'static str,
+}
 
 /// Serves a parsed chat request. `encoder` builds the stream encoder of the caller's
 /// protocol; `render` renders a whole answer in it.
 pub(crate) async fn serve(
-    state: &Shared,
-    span: tracing::Span,
-    principal: &Principal,
-    req: &ChatRequest,
+    call: Call<'_>,
+    mut req: ChatRequest,
     encoder: impl FnOnce(&ChatRequest) -> Box<dyn StreamEncoder>,
     render: fn(&ChatResponse) -> Vec<u8>,
 ) -> Result<Response, ApiError> {
-    check_model(principal, &req.model)?;
+    let state = call.state;
+    check_model(call.principal, &req.model)?;
     tracing::debug!(model = %req.model, stream = req.stream, "chat");
-    if req.stream {
-        let stream = state.gateway.chat_stream(req).await?;
-        return Ok(sse_response(stream, encoder(req), span));
+    let metered = state
+        .meter
+        .begin(Start {
+            principal: call.principal,
+            request_id: &call.info.id,
+            started: call.info.started,
+            endpoint: call.endpoint,
+            model: &req.model,
+            stream: req.stream,
+            prompt_tokens: crate::metering::estimate::prompt_fast(&req) as i64,
+            max_output_tokens: req.max_tokens,
+        })
+        .await?;
+    // Under a hard budget the worst case must be bounded: a request without
+    // `max_tokens` gets the default Morn reserved for it.
+    if metered.needs_max_tokens() && req.max_tokens.is_none() {
+        req.max_tokens = Some(state.meter.default_max_output_tokens());
     }
-    let (resp, served) = state.gateway.chat(req).await?;
+    let headers = metered.rate_headers().cloned();
+    if req.stream {
+        let req = Arc::new(req);
+        let stream = match state.gateway.chat_stream(&req).await {
+            Ok(stream) => stream,
+            Err(err) => {
+                metered.finish(Finish::failed(&err, &err.code));
+                return Err(err);
+            }
+        };
+        let meter = StreamMeter::new(metered, req.clone());
+        let mut response = sse_response(stream, encoder(&req), call.span, Some(meter));
+        rate_headers(&mut response, headers.as_ref());
+        return Ok(response);
+    }
+    let (resp, served) = match state.gateway.chat(&req).await {
+        Ok(answer) => answer,
+        Err(err) => {
+            metered.finish(Finish::failed(&err, &err.code));
+            return Err(err);
+        }
+    };
+    let reported = resp.usage.input_tokens + resp.usage.output_tokens > 0;
+    let (prompt_count, output_estimate) = if reported {
+        (None, 0)
+    } else {
+        let text: String = resp
+            .choices
+            .iter()
+            .map(|c| c.message.joined_text())
+            .collect();
+        (
+            Some(morn_meter::tokens::count_prompt(&req)),
+            morn_meter::tokens::count_text(&req.model, &text),
+        )
+    };
+    metered.finish(Finish {
+        status: 200,
+        usage: Some(resp.usage),
+        prompt_count,
+        output_estimate,
+        served_model: Some(&served.model),
+        deployment: Some(&served.deployment),
+        ..Finish::default()
+    });
     let mut response = json_response(render(&resp));
     served_headers(&mut response, &served);
+    rate_headers(&mut response, headers.as_ref());
     Ok(response)
 }
 

@@ -4,4 +4,5 @@ pub mod admin;
 pub mod anthropic;
 mod chat;
 pub mod health;
+pub mod metrics;
 pub mod openai;

@@ -8,8 +8,10 @@ use axum::response::Response;
 use morn_protocol::{ApiError, ChatRequest, ErrorKind, StreamEncoder, openai};
 
 use crate::body::read_limited;
-use crate::dialect::{Dialect, json_response, served_headers};
+use crate::dialect::{Dialect, json_response, rate_headers, served_headers};
 use crate::identity::Principal;
+use crate::metering::{Finish, Start};
+use crate::request_id::RequestInfo;
 use crate::state::Shared;
 
 /// `POST /v1/chat/completions`.
@@ -17,9 +19,10 @@ pub async fn chat_completions(
     State(state): State<Shared>,
     Extension(span): Extension<tracing::Span>,
     Extension(principal): Extension<Principal>,
+    Extension(info): Extension<RequestInfo>,
     body: Body,
 ) -> Response {
-    chat(state, span, principal, body)
+    chat(state, span, principal, info, body)
         .await
         .unwrap_or_else(|err| Dialect::OpenAi.error(&err))
 }
@@ -28,6 +31,7 @@ async fn chat(
     state: Shared,
     span: tracing::Span,
     principal: Principal,
+    info: RequestInfo,
     body: Body,
 ) -> Result<Response, ApiError> {
     let bytes = read_limited(body, state.max_body_bytes).await?;
@@ -38,31 +42,61 @@ async fn chat(
             unix_now(),
         ))
     };
-    super::chat::serve(
-        &state,
+    let call = super::chat::Call {
+        state: &state,
         span,
-        &principal,
-        &req,
-        encoder,
-        openai::render_chat_response,
-    )
-    .await
+        principal: &principal,
+        info: &info,
+        endpoint: "chat",
+    };
+    super::chat::serve(call, req, encoder, openai::render_chat_response).await
 }
 
 /// `POST /v1/embeddings`.
 pub async fn embeddings(
     State(state): State<Shared>,
     Extension(principal): Extension<Principal>,
+    Extension(info): Extension<RequestInfo>,
     body: Body,
 ) -> Response {
     let result = async {
         let bytes = read_limited(body, state.max_body_bytes).await?;
         let req = openai::parse_embedding_request(&bytes)?;
         super::chat::check_model(&principal, &req.model)?;
-        let (resp, served) = state.gateway.embed(&req).await?;
+        let prompt = crate::metering::estimate::embedding_inputs(&req);
+        let metered = state
+            .meter
+            .begin(Start {
+                principal: &principal,
+                request_id: &info.id,
+                started: info.started,
+                endpoint: "embeddings",
+                model: &req.model,
+                stream: false,
+                prompt_tokens: prompt as i64,
+                max_output_tokens: Some(0),
+            })
+            .await?;
+        let headers = metered.rate_headers().cloned();
+        let (resp, served) = match state.gateway.embed(&req).await {
+            Ok(answer) => answer,
+            Err(err) => {
+                metered.finish(Finish::failed(&err, &err.code));
+                return Err(err);
+            }
+        };
+        metered.finish(Finish {
+            status: 200,
+            usage: Some(resp.usage),
+            prompt_count: Some(prompt),
+            served_model: Some(&served.model),
+            deployment: Some(&served.deployment),
+            ..Finish::default()
+        });
         let body = openai::render_embedding_response(&resp, req.encoding_format);
         let mut response = json_response(body);
         served_headers(&mut response, &served);
+        rate_headers(&mut response, headers.as_ref());
         Ok::<_, ApiError>(response)
     }
     .await;

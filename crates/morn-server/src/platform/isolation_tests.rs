@@ -12,8 +12,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use morn_store::{
-    ApiKey, ModelRecord, OrgMembership, Organization, ProviderRecord, RefreshToken, Role, Store,
-    User, Workspace, WorkspaceMembership,
+    ApiKey, Budget, BudgetPeriod, ModelRecord, OrgMembership, Organization, PolicyScope,
+    PriceOverride, ProviderRecord, RateLimitRule, RefreshToken, Role, Store, User, Workspace,
+    WorkspaceMembership,
 };
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -26,7 +27,8 @@ use crate::state::{AppState, AuthSettings};
 const ROLES: [Role; 4] = [Role::Viewer, Role::Member, Role::Admin, Role::Owner];
 
 /// One tenant: an organization, a workspace, a user per role (same role in both), a
-/// key owned by the member, a provider and a model.
+/// key owned by the member, a provider, a model, a rate limit, a budget and a price
+/// override.
 struct Tenant {
     org: String,
     ws: String,
@@ -34,6 +36,9 @@ struct Tenant {
     key: String,
     provider: String,
     model: String,
+    limit: String,
+    budget: String,
+    price: String,
 }
 
 impl Tenant {
@@ -53,6 +58,12 @@ impl Tenant {
             &self.provider
         } else if spec.path.contains("/models/") {
             &self.model
+        } else if spec.path.contains("/limits/") {
+            &self.limit
+        } else if spec.path.contains("/budgets/") {
+            &self.budget
+        } else if spec.path.contains("/prices/") {
+            &self.price
         } else if spec.path.starts_with("/users/") {
             self.user(Role::Viewer).0
         } else {
@@ -67,6 +78,7 @@ impl Tenant {
             .replace("{ws}", &self.ws)
             .replace("{id}", id)
             .replace("{user_id}", self.user(Role::Viewer).0)
+            .replace("{month}", "2025-01")
     }
 }
 
@@ -179,6 +191,7 @@ async fn tenant(identity: &Identity, hash: &str) -> anyhow::Result<Tenant> {
         updated_at: now,
     };
     store.create_model(&model).await?;
+    let (limit, budget, price) = policies(store, &org.id, &ws.id, now).await?;
     Ok(Tenant {
         org: org.id,
         ws: ws.id,
@@ -186,7 +199,61 @@ async fn tenant(identity: &Identity, hash: &str) -> anyhow::Result<Tenant> {
         key: key.id,
         provider: provider.id,
         model: model.id,
+        limit,
+        budget,
+        price,
     })
+}
+
+/// A workspace rate limit, a workspace budget and an organization price override;
+/// returns their ids.
+async fn policies(
+    store: &dyn Store,
+    org: &str,
+    ws: &str,
+    now: i64,
+) -> anyhow::Result<(String, String, String)> {
+    let limit = RateLimitRule {
+        id: new_id(),
+        org_id: org.to_owned(),
+        workspace_id: ws.to_owned(),
+        scope: PolicyScope::Workspace,
+        scope_id: ws.to_owned(),
+        model: None,
+        rpm: Some(100),
+        tpm: None,
+        max_concurrent: None,
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_rate_limit(&limit).await?;
+    let budget = Budget {
+        id: new_id(),
+        org_id: org.to_owned(),
+        workspace_id: ws.to_owned(),
+        scope: PolicyScope::Workspace,
+        scope_id: ws.to_owned(),
+        period: BudgetPeriod::Month,
+        amount_micros: 1_000_000,
+        alert_percents: vec![80, 100],
+        webhook_url: None,
+        hard_stop: true,
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_budget(&budget).await?;
+    let price = PriceOverride {
+        id: new_id(),
+        org_id: org.to_owned(),
+        workspace_id: None,
+        model: "m".into(),
+        deployment: None,
+        price: json!({"input": 1, "output": 2}),
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_price_override(&price).await?;
+    Ok((limit.id, budget.id, price.id))
 }
 
 async fn call(
@@ -238,6 +305,9 @@ async fn every_route_hides_other_tenants_and_enforces_its_minimum_role() -> anyh
     });
     let state = AppState {
         gateway: Arc::new(morn_gateway::Gateway::new(&[], Default::default())),
+        meter: crate::metering::Meter::embedded(identity.store.clone(), dir.path())
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?,
         identity: identity.clone(),
         auth: Arc::new(AuthSettings {
             master_key: morn_providers::Secret::new("sk-master-test"),
@@ -332,6 +402,9 @@ async fn signup_can_be_disabled() -> anyhow::Result<()> {
     let (master, _) = morn_auth::MasterKey::generate();
     let state = AppState {
         gateway: Arc::new(morn_gateway::Gateway::new(&[], Default::default())),
+        meter: crate::metering::Meter::embedded(store.clone(), dir.path())
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?,
         identity: Arc::new(Identity {
             store,
             jwt: Arc::new(morn_auth::JwtKeys::from_master(&master)),

@@ -133,10 +133,16 @@ impl TestEnv {
         morn_providers::install_crypto_provider();
         let dir = tempfile::tempdir()?;
         let gateway = Arc::new(Gateway::new(specs, health));
+        let identity = identity(dir.path()).await?;
+        let meter = morn_server::metering::Meter::embedded(identity.store.clone(), dir.path())
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        meter.spawn_background();
         let state = AppState {
             gateway: gateway.clone(),
             reload: None,
-            identity: identity(dir.path()).await?,
+            meter,
+            identity,
             auth: Arc::new(AuthSettings {
                 master_key: Secret::new(KEY),
             }),

@@ -14,4 +14,4 @@ mod schema;
 
 pub use load::{Problem, load};
 pub use resolve::{Settings, resolve};
-pub use schema::LogFormat;
+pub use schema::{LogFormat, RedisFailureMode};

@@ -34,6 +34,10 @@ pub struct Settings {
     pub vault_previous: Vec<Secret>,
     pub allow_signup: bool,
     pub key_refresh: Duration,
+    /// Counters, ledger and admission settings.
+    pub metering: super::schema::MeteringConfig,
+    /// Redis for shared counters (cluster mode).
+    pub redis_url: Option<Secret>,
     /// `(email, org, workspace)` for a first-start bootstrap.
     pub bootstrap: Option<(String, String, String)>,
 }
@@ -123,6 +127,19 @@ pub fn resolve(
             "must be a postgres:// URL (leave it unset for the embedded SQLite)",
         ));
     }
+    let redis_url = config
+        .metering
+        .redis_url
+        .as_ref()
+        .and_then(|s| secret(s, "metering.redis_url", locator, lookup, &mut problems));
+    if let Some(url) = &redis_url
+        && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
+    {
+        problems.push(locator.problem("metering.redis_url", "must be a redis:// URL"));
+    }
+    if config.metering.replicas == 0 {
+        problems.push(locator.problem("metering.replicas", "must be at least 1"));
+    }
     let vault_key = config
         .vault
         .master_key
@@ -167,6 +184,8 @@ pub fn resolve(
         vault_previous,
         allow_signup: config.identity.allow_signup,
         key_refresh: Duration::from_millis(config.identity.key_refresh_ms.clamp(50, 60_000)),
+        metering: config.metering.clone(),
+        redis_url,
         bootstrap: config.bootstrap.email.clone().map(|email| {
             (
                 email,

@@ -29,6 +29,8 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// First start: create the first organization when the database has none.
     pub bootstrap: BootstrapConfig,
+    /// Rate-limit and budget counters, the usage ledger.
+    pub metering: MeteringConfig,
     /// Models clients may call.
     pub models: Vec<ModelConfig>,
 }
@@ -92,6 +94,57 @@ impl Default for IdentityConfig {
             key_refresh_ms: 500,
         }
     }
+}
+
+/// Counters live in process unless `redis_url` is set (cluster mode: every replica
+/// shares them, so limits and budgets hold across replicas).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct MeteringConfig {
+    pub redis_url: Option<SecretRef>,
+    /// While Redis is unreachable: `open` (each replica counts alone, allowed
+    /// `1 / replicas` of every limit) or `closed` (requests under a limit or budget get
+    /// 503).
+    pub redis_failure: RedisFailureMode,
+    /// Replicas sharing the limits, for the fail-open share.
+    pub replicas: u32,
+    /// Timeout of one Redis call, in milliseconds.
+    pub redis_timeout_ms: u64,
+    /// Output tokens reserved for a request without `max_tokens` (and imposed on it
+    /// when a hard budget applies).
+    pub default_max_output_tokens: u32,
+    /// How often policies (limits, budgets, prices) are re-read from the database.
+    pub policy_refresh_ms: u64,
+    /// How often the ledger moves records into the database.
+    pub ledger_flush_ms: u64,
+    /// Unstored records kept on disk at most before new ones are dropped (and counted).
+    pub ledger_max_backlog: u64,
+    /// `fsync` every ledger append (survives power loss, costs latency).
+    pub ledger_fsync: bool,
+}
+
+impl Default for MeteringConfig {
+    fn default() -> Self {
+        Self {
+            redis_url: None,
+            redis_failure: RedisFailureMode::Open,
+            replicas: 1,
+            redis_timeout_ms: 250,
+            default_max_output_tokens: 4096,
+            policy_refresh_ms: 1000,
+            ledger_flush_ms: 200,
+            ledger_max_backlog: 1_000_000,
+            ledger_fsync: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisFailureMode {
+    #[default]
+    Open,
+    Closed,
 }
 
 /// Routing defaults; each model may override `strategy`, `retry` and `timeouts`.

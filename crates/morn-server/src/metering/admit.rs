@@ -1,0 +1,529 @@
+//! Admission: before a request goes upstream, everything it may use is reserved in one
+//! all-or-nothing [`Counters::reserve`] call: a request in each matching requests-per-
+//! minute window, its estimated tokens in each tokens-per-minute window, a concurrency
+//! slot, and its worst-case cost in each budget. Reserving the worst case is what keeps
+//! concurrent requests from overspending a budget. When the request ends,
+//! [`Admission::settle`] replaces the estimates with what was really used and frees the
+//! concurrency slots.
+
+use std::sync::Arc;
+
+use morn_meter::counters::{Adjustment, Counters, Outcome, Reservation};
+use morn_protocol::{ApiError, ErrorKind};
+use morn_store::{Budget, PolicyScope};
+
+use super::period::{budget_window, minute, reset_text};
+use super::policy::PolicySet;
+use crate::identity::CachedKey;
+
+/// How long a concurrency slot outlives a replica that died holding it.
+const CONCURRENCY_TTL_MS: u64 = 10 * 60_000;
+/// Windows are kept a little past their end, so a late settle still finds them.
+const WINDOW_SLACK_MS: i64 = 5_000;
+
+/// What the caller asks to reserve.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    pub model: &'a str,
+    /// Prompt tokens plus the output tokens the request may produce.
+    pub tokens: i64,
+    /// The most the request can cost, in micro-units.
+    pub worst_cost: i64,
+    pub now: i64,
+}
+
+/// One reserved amount and what it stands for.
+#[derive(Debug, Clone)]
+enum Hold {
+    Requests {
+        scope: PolicyScope,
+        key: String,
+        limit: i64,
+        reset_at: i64,
+    },
+    Tokens {
+        scope: PolicyScope,
+        key: String,
+        amount: i64,
+        limit: i64,
+        ttl_ms: u64,
+        reset_at: i64,
+    },
+    Concurrency {
+        scope: PolicyScope,
+        key: String,
+        limit: i64,
+    },
+    Budget {
+        budget: Arc<Budget>,
+        key: String,
+        amount: i64,
+        ttl_ms: u64,
+        period_start: i64,
+    },
+}
+
+/// `x-ratelimit-*` values: the tightest requests and tokens windows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateHeaders {
+    /// (limit, remaining, reset in ms)
+    pub requests: Option<(i64, i64, i64)>,
+    pub tokens: Option<(i64, i64, i64)>,
+}
+
+impl RateHeaders {
+    /// The headers, as OpenAI names them.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some((limit, remaining, reset)) = self.requests {
+            out.push(("x-ratelimit-limit-requests", limit.to_string()));
+            out.push((
+                "x-ratelimit-remaining-requests",
+                remaining.max(0).to_string(),
+            ));
+            out.push(("x-ratelimit-reset-requests", reset_text(reset)));
+        }
+        if let Some((limit, remaining, reset)) = self.tokens {
+            out.push(("x-ratelimit-limit-tokens", limit.to_string()));
+            out.push(("x-ratelimit-remaining-tokens", remaining.max(0).to_string()));
+            out.push(("x-ratelimit-reset-tokens", reset_text(reset)));
+        }
+        out
+    }
+}
+
+/// A budget a settled request spent from, for alerting.
+#[derive(Debug, Clone)]
+pub struct Spent {
+    pub budget: Arc<Budget>,
+    pub key: String,
+    pub period_start: i64,
+}
+
+/// What an admitted request holds until it settles.
+pub struct Admission {
+    counters: Option<Arc<dyn Counters>>,
+    holds: Vec<Hold>,
+    pub headers: RateHeaders,
+    /// Whether a hard budget applies (the request's output must then be bounded).
+    pub hard_budget: bool,
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admission")
+            .field("holds", &self.holds.len())
+            .finish()
+    }
+}
+
+/// Why admission refused, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Limit {
+        scope: PolicyScope,
+        what: &'static str,
+    },
+    Budget {
+        scope: PolicyScope,
+    },
+    Unavailable,
+}
+
+impl Admission {
+    /// Budgets this admission holds (to seed before reserving).
+    pub fn budget_keys(&self) -> impl Iterator<Item = (&Arc<Budget>, &str, i64, u64)> {
+        self.holds.iter().filter_map(|h| match h {
+            Hold::Budget {
+                budget,
+                key,
+                period_start,
+                ttl_ms,
+                ..
+            } => Some((budget, key.as_str(), *period_start, *ttl_ms)),
+            _ => None,
+        })
+    }
+
+    /// The counters the caller's policies touch for this request, not yet reserved.
+    pub fn plan(policies: &PolicySet, key: &CachedKey, ask: Ask<'_>) -> Self {
+        let mut holds = Vec::new();
+        let subjects = [
+            (PolicyScope::Key, Some(key.id.as_str())),
+            (PolicyScope::User, key.user_id.as_deref()),
+            (PolicyScope::Workspace, Some(key.workspace_id.as_str())),
+        ];
+        let (window_start, window_end) = minute(ask.now);
+        let window_ttl = (window_end - ask.now + WINDOW_SLACK_MS) as u64;
+        for (scope, id) in subjects {
+            let Some(id) = id else { continue };
+            let subject = (scope, id.to_owned());
+            for rule in policies.limits.get(&subject).into_iter().flatten() {
+                if rule.workspace_id != key.workspace_id
+                    || rule.model.as_deref().is_some_and(|m| m != ask.model)
+                {
+                    continue;
+                }
+                if let Some(limit) = rule.rpm {
+                    holds.push(Hold::Requests {
+                        scope,
+                        key: format!("rl:{}:r:{window_start}", rule.id),
+                        limit,
+                        reset_at: window_end,
+                    });
+                }
+                if let Some(limit) = rule.tpm {
+                    holds.push(Hold::Tokens {
+                        scope,
+                        key: format!("rl:{}:t:{window_start}", rule.id),
+                        amount: ask.tokens,
+                        limit,
+                        ttl_ms: window_ttl,
+                        reset_at: window_end,
+                    });
+                }
+                if let Some(limit) = rule.max_concurrent {
+                    holds.push(Hold::Concurrency {
+                        scope,
+                        key: format!("rl:{}:c", rule.id),
+                        limit,
+                    });
+                }
+            }
+            for budget in policies.budgets.get(&subject).into_iter().flatten() {
+                if budget.workspace_id != key.workspace_id {
+                    continue;
+                }
+                let (start, end) = budget_window(budget.period, ask.now);
+                let ttl_ms = if end == i64::MAX {
+                    0
+                } else {
+                    (end - ask.now + 3_600_000) as u64
+                };
+                holds.push(Hold::Budget {
+                    budget: Arc::new(budget.clone()),
+                    key: format!("bd:{}:{start}", budget.id),
+                    amount: ask.worst_cost,
+                    ttl_ms,
+                    period_start: start,
+                });
+            }
+        }
+        let hard_budget = holds
+            .iter()
+            .any(|h| matches!(h, Hold::Budget { budget, .. } if budget.hard_stop));
+        Self {
+            counters: None,
+            holds,
+            headers: RateHeaders::default(),
+            hard_budget,
+        }
+    }
+
+    /// Whether nothing needs reserving.
+    pub fn is_free(&self) -> bool {
+        self.holds.is_empty()
+    }
+
+    fn reservations(&self, now: i64) -> Vec<Reservation> {
+        self.holds
+            .iter()
+            .map(|h| match h {
+                Hold::Requests {
+                    key,
+                    limit,
+                    reset_at,
+                    ..
+                } => Reservation {
+                    key: key.clone(),
+                    amount: 1,
+                    limit: *limit,
+                    ttl_ms: (reset_at - now + WINDOW_SLACK_MS) as u64,
+                },
+                Hold::Tokens {
+                    key,
+                    amount,
+                    limit,
+                    ttl_ms,
+                    ..
+                } => Reservation {
+                    key: key.clone(),
+                    amount: *amount,
+                    limit: *limit,
+                    ttl_ms: *ttl_ms,
+                },
+                Hold::Concurrency { key, limit, .. } => Reservation {
+                    key: key.clone(),
+                    amount: 1,
+                    limit: *limit,
+                    ttl_ms: CONCURRENCY_TTL_MS,
+                },
+                Hold::Budget {
+                    budget,
+                    key,
+                    amount,
+                    ttl_ms,
+                    ..
+                } => Reservation {
+                    key: key.clone(),
+                    amount: *amount,
+                    limit: if budget.hard_stop {
+                        budget.amount_micros
+                    } else {
+                        i64::MAX / 2
+                    },
+                    ttl_ms: *ttl_ms,
+                },
+            })
+            .collect()
+    }
+
+    /// Reserves everything planned, or refuses with the caller-facing error.
+    pub async fn reserve(
+        mut self,
+        counters: &Arc<dyn Counters>,
+        now: i64,
+    ) -> Result<Self, (Refusal, ApiError)> {
+        let items = self.reservations(now);
+        let outcome = counters.reserve(&items).await.map_err(|err| {
+            tracing::error!(error = %err, "rate-limit counters unavailable");
+            (
+                Refusal::Unavailable,
+                ApiError::new(
+                    ErrorKind::Unavailable,
+                    "Rate limiting is temporarily unavailable. Try again shortly.",
+                )
+                .with_code("limiter_unavailable")
+                .with_retry_after(Some(1)),
+            )
+        })?;
+        match outcome {
+            Outcome::Admitted(values) => {
+                self.headers = headers(&self.holds, &items, &values, now);
+                self.counters = Some(counters.clone());
+                Ok(self)
+            }
+            Outcome::Denied { index, current } => {
+                Err(refusal(&self.holds[index], &items[index], current, now))
+            }
+        }
+    }
+
+    /// Replaces estimates with actual use and frees concurrency slots. Returns the
+    /// budgets spent from, for alerting.
+    pub async fn settle(mut self, tokens: i64, cost: i64) -> Vec<Spent> {
+        let Some(counters) = self.counters.take() else {
+            return Vec::new();
+        };
+        let (adjustments, spent) = settlement(&self.holds, tokens, cost);
+        if !adjustments.is_empty()
+            && let Err(err) = counters.adjust(&adjustments).await
+        {
+            tracing::warn!(error = %err, "could not settle rate-limit counters");
+        }
+        self.holds.clear();
+        spent
+    }
+}
+
+impl Drop for Admission {
+    /// A request dropped without settling (the client went away mid-stream, a task
+    /// was cancelled) still frees its concurrency slots; its reservations stand, which
+    /// errs on the safe side.
+    fn drop(&mut self) {
+        let Some(counters) = self.counters.take() else {
+            return;
+        };
+        let release: Vec<Adjustment> = self
+            .holds
+            .iter()
+            .filter_map(|h| match h {
+                Hold::Concurrency { key, .. } => Some(Adjustment {
+                    key: key.clone(),
+                    delta: -1,
+                    ttl_ms: CONCURRENCY_TTL_MS,
+                }),
+                _ => None,
+            })
+            .collect();
+        if release.is_empty() {
+            return;
+        }
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = counters.adjust(&release).await;
+            });
+        }
+    }
+}
+
+fn settlement(holds: &[Hold], tokens: i64, cost: i64) -> (Vec<Adjustment>, Vec<Spent>) {
+    let mut adjustments = Vec::new();
+    let mut spent = Vec::new();
+    for hold in holds {
+        match hold {
+            Hold::Requests { .. } => {}
+            Hold::Tokens {
+                key,
+                amount,
+                ttl_ms,
+                ..
+            } => {
+                if tokens != *amount {
+                    adjustments.push(Adjustment {
+                        key: key.clone(),
+                        delta: tokens - amount,
+                        ttl_ms: *ttl_ms,
+                    });
+                }
+            }
+            Hold::Concurrency { key, .. } => adjustments.push(Adjustment {
+                key: key.clone(),
+                delta: -1,
+                ttl_ms: CONCURRENCY_TTL_MS,
+            }),
+            Hold::Budget {
+                budget,
+                key,
+                amount,
+                ttl_ms,
+                period_start,
+            } => {
+                if cost != *amount {
+                    adjustments.push(Adjustment {
+                        key: key.clone(),
+                        delta: cost - amount,
+                        ttl_ms: *ttl_ms,
+                    });
+                }
+                spent.push(Spent {
+                    budget: budget.clone(),
+                    key: key.clone(),
+                    period_start: *period_start,
+                });
+            }
+        }
+    }
+    (adjustments, spent)
+}
+
+fn headers(holds: &[Hold], items: &[Reservation], values: &[i64], now: i64) -> RateHeaders {
+    let mut out = RateHeaders::default();
+    let tighter = |slot: &mut Option<(i64, i64, i64)>, cand: (i64, i64, i64)| {
+        if slot.is_none_or(|s| cand.1 < s.1) {
+            *slot = Some(cand);
+        }
+    };
+    for ((hold, item), value) in holds.iter().zip(items).zip(values) {
+        match hold {
+            Hold::Requests { reset_at, .. } => tighter(
+                &mut out.requests,
+                (item.limit, item.limit - value, reset_at - now),
+            ),
+            Hold::Tokens { reset_at, .. } => tighter(
+                &mut out.tokens,
+                (item.limit, item.limit - value, reset_at - now),
+            ),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn refusal(hold: &Hold, item: &Reservation, current: i64, now: i64) -> (Refusal, ApiError) {
+    match hold {
+        Hold::Requests {
+            scope, reset_at, ..
+        } => {
+            let wait = (reset_at - now).max(0);
+            (
+                Refusal::Limit {
+                    scope: *scope,
+                    what: "requests",
+                },
+                ApiError::new(
+                    ErrorKind::RateLimited,
+                    format!(
+                        "Rate limit reached for this {} on requests per minute: limit {}, used {current}. Try again in {}.",
+                        scope.as_str(),
+                        item.limit,
+                        reset_text(wait)
+                    ),
+                )
+                .with_code("rate_limit_exceeded")
+                .with_retry_after(Some(((wait + 999) / 1000).max(1) as u64)),
+            )
+        }
+        Hold::Tokens {
+            scope,
+            amount,
+            reset_at,
+            ..
+        } => {
+            let wait = (reset_at - now).max(0);
+            let what = Refusal::Limit {
+                scope: *scope,
+                what: "tokens",
+            };
+            if *amount > item.limit {
+                return (
+                    what,
+                    ApiError::new(
+                        ErrorKind::RateLimited,
+                        format!(
+                            "Request too large for this {}'s tokens per minute: limit {}, requested {amount}. Reduce the prompt or max_tokens.",
+                            scope.as_str(),
+                            item.limit
+                        ),
+                    )
+                    .with_code("tokens_exceed_limit"),
+                );
+            }
+            (
+                what,
+                ApiError::new(
+                    ErrorKind::RateLimited,
+                    format!(
+                        "Rate limit reached for this {} on tokens per minute: limit {}, used {current}, requested {amount}. Try again in {}.",
+                        scope.as_str(),
+                        item.limit,
+                        reset_text(wait)
+                    ),
+                )
+                .with_code("rate_limit_exceeded")
+                .with_retry_after(Some(((wait + 999) / 1000).max(1) as u64)),
+            )
+        }
+        Hold::Concurrency { scope, limit, .. } => (
+            Refusal::Limit {
+                scope: *scope,
+                what: "concurrency",
+            },
+            ApiError::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "Too many concurrent requests for this {}: limit {limit}.",
+                    scope.as_str()
+                ),
+            )
+            .with_code("concurrency_limit_exceeded")
+            .with_retry_after(Some(1)),
+        ),
+        Hold::Budget { budget, amount, .. } => (
+            Refusal::Budget {
+                scope: budget.scope,
+            },
+            ApiError::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "The {} {} budget is exhausted: {} of {} micro-units spent, this request may cost up to {amount}.",
+                    budget.scope.as_str(),
+                    budget.period.as_str(),
+                    current,
+                    budget.amount_micros
+                ),
+            )
+            .with_code("budget_exceeded"),
+        ),
+    }
+}

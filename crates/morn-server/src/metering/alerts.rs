@@ -1,0 +1,122 @@
+//! Soft budget alerts: when a budget's spend crosses one of its alert percentages, an
+//! `budget.alert` event goes to the audit log and, if the budget has a webhook, a JSON
+//! POST goes there. Each alert fires once per budget, period and percentage across all
+//! replicas: the store's `claim_budget_alert` decides who sends it.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use morn_store::AuditEvent;
+
+use super::Meter;
+use super::admit::Spent;
+use crate::identity::key_cache_now as now_ms;
+
+/// Alerts this process has already seen fired (saves a store round trip per request
+/// once a threshold is behind).
+#[derive(Debug, Default)]
+pub struct Alerts {
+    fired: Mutex<HashSet<(String, i64, i64)>>,
+}
+
+impl Alerts {
+    /// Checks the budgets a settled request spent from.
+    pub async fn check(&self, meter: &Meter, spent: Vec<Spent>) {
+        if spent.is_empty() {
+            return;
+        }
+        let keys: Vec<String> = spent.iter().map(|s| s.key.clone()).collect();
+        let Ok(values) = meter.counters.get(&keys).await else {
+            return;
+        };
+        for (s, value) in spent.iter().zip(values) {
+            let budget = &s.budget;
+            if budget.amount_micros <= 0 {
+                continue;
+            }
+            let percent = i128::from(value) * 100 / i128::from(budget.amount_micros);
+            for &threshold in &budget.alert_percents {
+                if i128::from(threshold) > percent {
+                    continue;
+                }
+                let id = (budget.id.clone(), s.period_start, threshold);
+                if !self
+                    .fired
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(id)
+                {
+                    continue;
+                }
+                let now = now_ms();
+                match meter
+                    .store
+                    .claim_budget_alert(&budget.id, s.period_start, threshold, now)
+                    .await
+                {
+                    Ok(true) => fire(meter, s, threshold, value, now).await,
+                    Ok(false) => {}
+                    Err(err) => {
+                        tracing::warn!(error = %err, budget = %budget.id, "budget alert not claimed")
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn fire(meter: &Meter, s: &Spent, percent: i64, spent: i64, now: i64) {
+    let budget = &s.budget;
+    let details = serde_json::json!({
+        "budget_id": budget.id,
+        "scope": budget.scope.as_str(),
+        "scope_id": budget.scope_id,
+        "period": budget.period.as_str(),
+        "period_start": s.period_start,
+        "percent": percent,
+        "spent_micros": spent,
+        "amount_micros": budget.amount_micros,
+        "hard_stop": budget.hard_stop,
+    });
+    tracing::info!(budget = %budget.id, percent, spent, "budget alert");
+    let event = AuditEvent {
+        id: uuid::Uuid::now_v7().to_string(),
+        org_id: budget.org_id.clone(),
+        workspace_id: Some(budget.workspace_id.clone()),
+        actor_type: "system".into(),
+        actor_id: "morn".into(),
+        action: "budget.alert".into(),
+        target_type: "budget".into(),
+        target_id: Some(budget.id.clone()),
+        ip: None,
+        user_agent: None,
+        details: details.clone(),
+        created_at: now,
+    };
+    if let Err(err) = meter.store.append_audit(&event).await {
+        tracing::error!(error = %err, "budget alert not written to the audit log");
+    }
+    let Some(url) = budget.webhook_url.clone() else {
+        return;
+    };
+    let body = serde_json::json!({"type": "budget.alert", "created_at": now, "data": details});
+    tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let result = client
+            .post(&url)
+            .timeout(Duration::from_secs(10))
+            .json(&body)
+            .send()
+            .await;
+        match result {
+            Ok(resp) if resp.status().is_success() => {}
+            Ok(resp) => tracing::warn!(
+                status = resp.status().as_u16(),
+                "budget webhook refused the alert"
+            ),
+            // The URL may carry a token: log the failure, not the URL.
+            Err(err) => tracing::warn!(error = %err.without_url(), "budget webhook unreachable"),
+        }
+    });
+}

@@ -1,0 +1,97 @@
+//! The in-memory copy of the policies (rate limits, budgets, price overrides), so
+//! admission never reads the database. Reloaded from the store every `refresh`
+//! interval (other replicas' edits) and at once after an edit on this replica; a
+//! store outage keeps the last good copy.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use morn_meter::prices::Price;
+use morn_store::{Budget, PolicyScope, RateLimitRule, Store, StoreError};
+
+/// Who a policy is about: a scope and the id in it.
+pub type Subject = (PolicyScope, String);
+
+/// One price override, parsed.
+#[derive(Debug, Clone)]
+pub struct Override {
+    pub workspace_id: Option<String>,
+    pub model: String,
+    pub deployment: Option<String>,
+    pub price: Price,
+}
+
+/// A snapshot of every policy, indexed for the request path.
+#[derive(Debug, Default)]
+pub struct PolicySet {
+    pub limits: HashMap<Subject, Vec<RateLimitRule>>,
+    pub budgets: HashMap<Subject, Vec<Budget>>,
+    /// Organization id → its overrides.
+    pub prices: HashMap<String, Vec<Override>>,
+}
+
+impl PolicySet {
+    /// Reads every policy from the store.
+    pub async fn load(store: &dyn Store) -> Result<Self, StoreError> {
+        let mut set = Self::default();
+        for rule in store.list_all_rate_limits().await? {
+            set.limits
+                .entry((rule.scope, rule.scope_id.clone()))
+                .or_default()
+                .push(rule);
+        }
+        for budget in store.list_all_budgets().await? {
+            set.budgets
+                .entry((budget.scope, budget.scope_id.clone()))
+                .or_default()
+                .push(budget);
+        }
+        for o in store.list_all_price_overrides().await? {
+            // The API validates prices on write; a row that no longer parses (an
+            // older format) is skipped rather than failing every reload.
+            let Ok(price) = serde_json::from_value::<Price>(o.price.clone()) else {
+                tracing::warn!(id = %o.id, "price override does not parse; ignored");
+                continue;
+            };
+            set.prices
+                .entry(o.org_id.clone())
+                .or_default()
+                .push(Override {
+                    workspace_id: o.workspace_id,
+                    model: o.model,
+                    deployment: o.deployment,
+                    price,
+                });
+        }
+        Ok(set)
+    }
+
+    /// Whether any policy exists at all (lets admission skip work when none does).
+    pub fn is_empty(&self) -> bool {
+        self.limits.is_empty() && self.budgets.is_empty()
+    }
+}
+
+/// The current snapshot, swapped whole on reload.
+#[derive(Debug, Default)]
+pub struct Policies {
+    current: RwLock<Arc<PolicySet>>,
+}
+
+impl Policies {
+    pub fn get(&self) -> Arc<PolicySet> {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub async fn reload(&self, store: &dyn Store) -> Result<(), StoreError> {
+        let set = Arc::new(PolicySet::load(store).await?);
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = set;
+        Ok(())
+    }
+}
