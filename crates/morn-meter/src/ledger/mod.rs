@@ -4,12 +4,24 @@
 //! batches and deletes what is stored. A SIGKILL loses nothing acknowledged: at the
 //! next start the leftover files are replayed (inserts skip request ids already
 //! stored).
+//!
+//! Nothing is held in memory between the append and the store but counters, so a
+//! full backlog costs disk, bounded by `max_backlog`, never memory; past it records
+//! are refused (and counted) instead of slowing requests down.
 
+mod wal;
+mod writer;
+
+use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use morn_store::{Store, UsageRecord};
+
+use self::wal::Wal;
+use self::writer::Cursor;
 
 /// Ledger settings.
 #[derive(Debug, Clone)]
@@ -32,48 +44,165 @@ pub struct LedgerConfig {
 pub struct LedgerStats {
     /// Records acknowledged (appended to the write-ahead file).
     pub appended: u64,
-    /// Records stored.
+    /// Records stored (including replayed ones the store already had).
     pub written: u64,
-    /// Records refused because the backlog was full.
+    /// Records refused because the backlog was full, or because the append failed.
     pub dropped: u64,
-    /// Appended but not yet stored.
+    /// Appended (or found on disk from an earlier process) but not yet stored.
     pub backlog: u64,
     /// Store batches that failed (and will be retried).
     pub failed_batches: u64,
+    /// Records an earlier process left on disk, found when replaying its files.
+    pub recovered: u64,
+    /// Unreadable lines skipped in the write-ahead files (a write torn by a crash).
+    pub skipped: u64,
 }
+
+/// The counters behind [`LedgerStats`].
+#[derive(Debug, Default)]
+struct Counters {
+    appended: AtomicU64,
+    written: AtomicU64,
+    dropped: AtomicU64,
+    failed_batches: AtomicU64,
+    recovered: AtomicU64,
+    skipped: AtomicU64,
+}
+
+/// The least time between two log lines about refused records.
+const DROP_LOG_EVERY_MS: u64 = 10_000;
 
 /// The ledger.
 pub struct Ledger {
     config: LedgerConfig,
+    wal: Wal,
+    counters: Counters,
+    /// One flush at a time (the writer task and `drain`), and where it got to.
+    cursor: tokio::sync::Mutex<Cursor>,
+    /// Segments below this number were left by an earlier process.
+    first_seq: u64,
+    /// When a refused record was last logged (unix ms).
+    drop_logged_at: AtomicU64,
+    /// Held open for its lock: two processes on one directory would replay and delete
+    /// each other's segments.
+    _lock: File,
 }
 
 impl Ledger {
-    /// Opens (creating) the write-ahead directory.
+    /// Opens (creating) the write-ahead directory. Fails when another process holds
+    /// it.
     pub fn open(config: LedgerConfig) -> std::io::Result<Arc<Self>> {
         std::fs::create_dir_all(&config.dir)?;
-        Ok(Arc::new(Self { config }))
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(config.dir.join("lock"))?;
+        lock.try_lock().map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                format!(
+                    "usage ledger directory {} is in use by another process",
+                    config.dir.display()
+                ),
+            )
+        })?;
+        let wal = Wal::open(&config.dir, config.fsync)?;
+        let first_seq = wal.open_seq();
+        Ok(Arc::new(Self {
+            config,
+            wal,
+            counters: Counters::default(),
+            cursor: tokio::sync::Mutex::new(Cursor::default()),
+            first_seq,
+            drop_logged_at: AtomicU64::new(0),
+            _lock: lock,
+        }))
     }
 
     /// Appends `record`. `true`: acknowledged, it will reach the store even if the
     /// process dies now. `false`: dropped because the backlog is full (counted).
-    pub fn record(&self, _record: &UsageRecord) -> bool {
-        let _ = &self.config;
-        true
+    pub fn record(&self, record: &UsageRecord) -> bool {
+        let mut line = match serde_json::to_vec(record) {
+            Ok(line) => line,
+            Err(error) => return self.refuse(&error.to_string()),
+        };
+        line.push(b'\n');
+        // The limit is checked under the append lock, so threads cannot overshoot it
+        // together.
+        match self
+            .wal
+            .append(&line, || self.stats().backlog < self.config.max_backlog)
+        {
+            Ok(true) => {
+                self.counters.appended.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Ok(false) => self.refuse("backlog full"),
+            Err(error) => self.refuse(&error.to_string()),
+        }
+    }
+
+    /// Counts a refused record and logs it, at most once per [`DROP_LOG_EVERY_MS`]
+    /// so a full disk does not also flood the log. Returns `false`.
+    fn refuse(&self, reason: &str) -> bool {
+        let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let last = self.drop_logged_at.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= DROP_LOG_EVERY_MS
+            && self
+                .drop_logged_at
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::error!(
+                reason,
+                dropped,
+                max_backlog = self.config.max_backlog,
+                dir = %self.config.dir.display(),
+                "usage ledger refused a record"
+            );
+        }
+        false
     }
 
     /// Starts the background writer: first replays files left by an earlier process,
     /// then stores new records every `flush_interval`.
-    pub fn spawn_writer(self: &Arc<Self>, _store: Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async {})
+    pub fn spawn_writer(self: &Arc<Self>, store: Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(writer::run(self.clone(), store))
     }
 
     /// Stores everything acknowledged so far (graceful shutdown). Errors when the store
     /// refuses; the records stay on disk for the next start.
-    pub async fn drain(&self, _store: &dyn Store) -> Result<(), morn_store::StoreError> {
-        Ok(())
+    pub async fn drain(&self, store: &dyn Store) -> Result<(), morn_store::StoreError> {
+        writer::flush(self, store)
+            .await
+            .map_err(|error| match error {
+                writer::FlushError::Store(error) => error,
+                // The store's error type is the one callers handle; a file error here is
+                // about the ledger directory.
+                writer::FlushError::Io(source) => morn_store::StoreError::DataDir {
+                    path: self.config.dir.display().to_string(),
+                    source,
+                },
+            })
     }
 
     pub fn stats(&self) -> LedgerStats {
-        LedgerStats::default()
+        let c = &self.counters;
+        let appended = c.appended.load(Ordering::Relaxed);
+        let recovered = c.recovered.load(Ordering::Relaxed);
+        let written = c.written.load(Ordering::Relaxed);
+        LedgerStats {
+            appended,
+            written,
+            dropped: c.dropped.load(Ordering::Relaxed),
+            backlog: (appended + recovered).saturating_sub(written),
+            failed_batches: c.failed_batches.load(Ordering::Relaxed),
+            recovered,
+            skipped: c.skipped.load(Ordering::Relaxed),
+        }
     }
 }

@@ -1,0 +1,154 @@
+//! The background writer: moves closed write-ahead segments into the store.
+//!
+//! Each flush rotates the current segment, then reads the closed segments oldest
+//! first, `batch_size` records at a time, and inserts each batch with
+//! `UsageStore::insert_usage`. A segment is deleted only once all of its records are
+//! stored. Inserts skip request ids already stored, so storing a batch twice (a crash
+//! between the insert and the delete, or a retry) is harmless; that is what makes the
+//! whole scheme at-least-once on disk and exactly-once in the store.
+//!
+//! A failed insert keeps its batch in memory (one batch at most) and the position in
+//! the segment, and the writer retries with a growing delay; the outage is logged once
+//! when it starts and once when it ends.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use morn_store::{Store, StoreError};
+
+use super::Ledger;
+use super::wal::{self, Batch};
+
+/// The longest wait between two retries while the store is failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Where the writer got to in the oldest segment not yet deleted.
+#[derive(Debug, Default)]
+pub(crate) struct Cursor {
+    seq: u64,
+    /// Bytes of segment `seq` already stored.
+    offset: u64,
+    /// A batch read but not stored (its insert failed), retried before reading on.
+    held: Option<(u64, Batch)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FlushError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("usage ledger file error: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Rotates, then stores every closed segment and deletes it.
+pub(crate) async fn flush(ledger: &Ledger, store: &dyn Store) -> Result<(), FlushError> {
+    let mut cursor = ledger.cursor.lock().await;
+    let open = ledger.wal.rotate()?;
+    for seq in wal::list_segments(&ledger.config.dir)? {
+        if seq >= open {
+            break;
+        }
+        store_segment(ledger, store, &mut cursor, seq).await?;
+    }
+    Ok(())
+}
+
+/// Stores the rest of closed segment `seq`, then deletes it.
+async fn store_segment(
+    ledger: &Ledger,
+    store: &dyn Store,
+    cursor: &mut Cursor,
+    seq: u64,
+) -> Result<(), FlushError> {
+    if cursor.seq != seq {
+        *cursor = Cursor {
+            seq,
+            offset: 0,
+            held: None,
+        };
+    }
+    loop {
+        let batch = match cursor.held.take() {
+            Some((held_seq, batch)) if held_seq == seq => batch,
+            _ => match read(ledger, seq, cursor.offset).await {
+                Ok(batch) => batch,
+                // Gone already (removed by hand): nothing left to store.
+                Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(error) => return Err(error.into()),
+            },
+        };
+        if !batch.records.is_empty() {
+            if let Err(error) = store.insert_usage(&batch.records).await {
+                ledger
+                    .counters
+                    .failed_batches
+                    .fetch_add(1, Ordering::Relaxed);
+                cursor.held = Some((seq, batch));
+                return Err(error.into());
+            }
+            let stored = batch.records.len() as u64;
+            ledger.counters.written.fetch_add(stored, Ordering::Relaxed);
+        }
+        cursor.offset = batch.end;
+        if batch.eof {
+            break;
+        }
+    }
+    match std::fs::remove_file(wal::segment_path(&ledger.config.dir, seq)) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Reads the next batch of segment `seq` off the async threads, and counts what an
+/// earlier process left and what could not be read.
+async fn read(ledger: &Ledger, seq: u64, offset: u64) -> io::Result<Batch> {
+    let dir = ledger.config.dir.clone();
+    let max = ledger.config.batch_size;
+    let batch = tokio::task::spawn_blocking(move || wal::read_batch(&dir, seq, offset, max))
+        .await
+        .map_err(io::Error::other)??;
+    let c = &ledger.counters;
+    if seq < ledger.first_seq {
+        let found = batch.records.len() as u64;
+        c.recovered.fetch_add(found, Ordering::Relaxed);
+    }
+    c.skipped.fetch_add(batch.skipped, Ordering::Relaxed);
+    Ok(batch)
+}
+
+/// The writer task: replays at once, then flushes every `flush_interval`, backing off
+/// while the store fails.
+pub(crate) async fn run(ledger: Arc<Ledger>, store: Arc<dyn Store>) {
+    let interval = ledger.config.flush_interval;
+    let mut delay = Duration::ZERO;
+    let mut outage: Option<Instant> = None;
+    loop {
+        tokio::time::sleep(delay).await;
+        match flush(&ledger, store.as_ref()).await {
+            Ok(()) => {
+                if let Some(since) = outage.take() {
+                    tracing::info!(
+                        after_secs = since.elapsed().as_secs(),
+                        backlog = ledger.stats().backlog,
+                        "usage ledger is storing again"
+                    );
+                }
+                delay = interval;
+            }
+            Err(error) => {
+                if outage.is_none() {
+                    tracing::warn!(
+                        %error,
+                        backlog = ledger.stats().backlog,
+                        "usage ledger cannot store records; they stay on disk and are retried"
+                    );
+                    outage = Some(Instant::now());
+                }
+                delay = (delay * 2).clamp(interval, MAX_BACKOFF.max(interval));
+            }
+        }
+    }
+}
