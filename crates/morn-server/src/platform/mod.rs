@@ -1,5 +1,6 @@
 //! The platform API under `/api/v1`: accounts and sessions, organizations,
-//! workspaces, members, API keys, providers and models, and the audit trail.
+//! workspaces, members, API keys, providers and models, the audit trail, and billing
+//! (rate limits, budgets, prices, usage reports, invoices).
 //!
 //! Layout: [`routes`] is the route table (paths, scopes, minimum roles: the one place
 //! permissions are declared), [`access`] the extractors that authenticate and
@@ -8,15 +9,23 @@
 
 mod access;
 mod audit;
+mod budgets;
+mod calendar;
 mod catalog;
 mod error;
 mod extract;
+mod invoices;
 mod keys;
+mod limits;
 mod members;
 mod openapi;
 mod orgs;
+mod policy;
+mod prices;
+mod report;
 mod routes;
 mod sessions;
+mod usage;
 mod users;
 
 use axum::Router;

@@ -42,12 +42,12 @@ pub fn document() -> Value {
         "/api/v1/admin/reload".to_owned(),
         json!({"post": admin_operation("adminReload", "Reloads the gateway configuration (master key).", "200")}),
     );
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Morn platform API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Accounts and sessions, organizations, workspaces, members, API keys, providers and models, and the audit trail.",
+            "description": "Accounts and sessions, organizations, workspaces, members, API keys, providers and models, the audit trail, and billing: rate limits, budgets, prices, usage reports and invoices. Money is integer micro-units (1 USD = 1000000).",
         },
         "paths": paths,
         "components": {
@@ -79,7 +79,11 @@ pub fn document() -> Value {
             },
             "responses": error_components(),
         },
-    })
+    });
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        schemas.extend(billing_schemas());
+    }
+    doc
 }
 
 fn method_key(method: Method) -> &'static str {
@@ -175,7 +179,7 @@ fn operation(spec: &RouteSpec) -> Value {
                 "name": name,
                 "in": "path",
                 "required": true,
-                "schema": {"type": "string"},
+                "schema": path_param_schema(name),
             })
         })
         .collect();
@@ -192,8 +196,23 @@ fn operation(spec: &RouteSpec) -> Value {
             }),
         );
     }
-    op.insert("responses".into(), responses(success_status(spec)));
+    let status = success_status(spec);
+    let mut responses = responses(status);
+    if let Some(schema) = success_schema(spec) {
+        responses[status]["content"]["application/json"]["schema"] = schema;
+    }
+    if has_csv(spec) {
+        responses[status]["content"]["text/csv"] = json!({"schema": {"type": "string"}});
+    }
+    op.insert("responses".into(), responses);
     Value::Object(op)
+}
+
+fn path_param_schema(name: &str) -> Value {
+    match name {
+        "month" => json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
+        _ => json!({"type": "string"}),
+    }
 }
 
 /// The `{name}` placeholders of a path, in order.
@@ -226,7 +245,46 @@ fn limit_after() -> Vec<Value> {
     ]
 }
 
-/// Query parameters, mirroring `ListQuery`, `ScopeQuery` and `AuditQuery`.
+/// `?format=json|csv`.
+fn format_param() -> Value {
+    query("format", json!({"type": "string", "enum": ["json", "csv"]}))
+}
+
+/// Mirrors `usage::UsageQuery`.
+fn usage_params(org_level: bool) -> Vec<Value> {
+    let time = json!({
+        "type": "string",
+        "description": "RFC 3339 (2025-01-31T00:00:00Z), a date (2025-01-31) or unix milliseconds.",
+    });
+    let dimensions = if org_level {
+        "model, key, user, workspace"
+    } else {
+        "model, key, user"
+    };
+    let mut params = vec![
+        query("since", time.clone()),
+        query("until", time),
+        query(
+            "bucket",
+            json!({"type": "string", "enum": ["hour", "day", "month"]}),
+        ),
+        query(
+            "group_by",
+            json!({"type": "string", "description": format!("Comma-separated: {dimensions}.")}),
+        ),
+        query("model", json!({"type": "string"})),
+        query("key_id", json!({"type": "string"})),
+        query("user_id", json!({"type": "string"})),
+        format_param(),
+    ];
+    if org_level {
+        params.push(query("workspace_id", json!({"type": "string"})));
+    }
+    params
+}
+
+/// Query parameters, mirroring `ListQuery`, `ScopeQuery`, `AuditQuery` and the billing
+/// queries.
 fn query_params(spec: &RouteSpec) -> Vec<Value> {
     if spec.method != Method::Get {
         return Vec::new();
@@ -236,9 +294,12 @@ fn query_params(spec: &RouteSpec) -> Vec<Value> {
         | "/orgs/{org}/workspaces"
         | "/workspaces/{ws}/members"
         | "/workspaces/{ws}/keys" => limit_after(),
-        "/orgs/{org}/providers" | "/orgs/{org}/models" => {
+        "/orgs/{org}/providers" | "/orgs/{org}/models" | "/orgs/{org}/prices" => {
             vec![query("workspace_id", json!({"type": "string"}))]
         }
+        "/workspaces/{ws}/usage" => usage_params(false),
+        "/orgs/{org}/usage" => usage_params(true),
+        "/workspaces/{ws}/invoices/{month}" => vec![format_param()],
         "/orgs/{org}/audit" => {
             let mut params = vec![
                 query("action", json!({"type": "string"})),
@@ -381,9 +442,255 @@ fn request_body(spec: &RouteSpec) -> Option<(Value, bool)> {
         (Method::Post, "/orgs/{org}/models") | (Method::Patch, "/orgs/{org}/models/{id}") => {
             model()
         }
+        (Method::Post, "/workspaces/{ws}/limits") => limit_body(true),
+        (Method::Patch, "/workspaces/{ws}/limits/{id}") => limit_body(false),
+        (Method::Post, "/workspaces/{ws}/budgets") => budget_body(true),
+        (Method::Patch, "/workspaces/{ws}/budgets/{id}") => budget_body(false),
+        (Method::Post, "/orgs/{org}/prices") => price_body(true),
+        (Method::Patch, "/orgs/{org}/prices/{id}") => price_body(false),
         _ => return None,
     };
     Some((body, true))
+}
+
+fn opt_positive() -> Value {
+    json!({"type": ["integer", "null"], "format": "int64", "minimum": 1})
+}
+
+fn scope_enum() -> Value {
+    json!({"type": "string", "enum": ["key", "user", "workspace"]})
+}
+
+/// Mirrors `limits::LimitBody`.
+fn limit_body(create: bool) -> Value {
+    object(
+        json!({
+            "scope": scope_enum(),
+            "scope_id": string(),
+            "model": opt_string(),
+            "rpm": opt_positive(),
+            "tpm": opt_positive(),
+            "max_concurrent": opt_positive(),
+        }),
+        if create { &["scope"] } else { &[] },
+        true,
+    )
+}
+
+/// Mirrors `budgets::BudgetBody`.
+fn budget_body(create: bool) -> Value {
+    object(
+        json!({
+            "scope": scope_enum(),
+            "scope_id": string(),
+            "period": {"type": "string", "enum": ["day", "month", "total"]},
+            "amount_micros": {"type": "integer", "format": "int64", "minimum": 0},
+            "alert_percents": {
+                "type": "array",
+                "maxItems": 10,
+                "items": {"type": "integer", "minimum": 1, "maximum": 100},
+            },
+            "webhook_url": {"type": ["string", "null"], "format": "uri"},
+            "hard_stop": {"type": "boolean"},
+        }),
+        if create {
+            &["scope", "period", "amount_micros"]
+        } else {
+            &[]
+        },
+        true,
+    )
+}
+
+/// Mirrors `prices::OverrideBody`.
+fn price_body(create: bool) -> Value {
+    object(
+        json!({
+            "model": string(),
+            "workspace_id": string(),
+            "deployment": opt_string(),
+            "price": {"$ref": "#/components/schemas/Price"},
+        }),
+        if create { &["model", "price"] } else { &[] },
+        true,
+    )
+}
+
+/// Response schemas of the billing endpoints.
+fn success_schema(spec: &RouteSpec) -> Option<Value> {
+    let schema = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    let list = |name: &str| {
+        json!({
+            "type": "object",
+            "properties": {"object": string(), "data": {"type": "array", "items": schema(name)}},
+        })
+    };
+    let collection = spec.method == Method::Get && !spec.path.ends_with("/{id}");
+    let name = match spec.path {
+        "/prices" => return Some(schema("PriceCatalog")),
+        "/workspaces/{ws}/usage" | "/orgs/{org}/usage" => "UsageReport",
+        "/workspaces/{ws}/invoices/{month}" => "Invoice",
+        p if p.starts_with("/workspaces/{ws}/limits") => "RateLimit",
+        p if p.starts_with("/workspaces/{ws}/budgets") => "Budget",
+        p if p.starts_with("/orgs/{org}/prices") => "PriceOverride",
+        _ => return None,
+    };
+    match spec.method {
+        Method::Delete => None,
+        _ if collection && matches!(name, "RateLimit" | "Budget" | "PriceOverride") => {
+            Some(list(name))
+        }
+        _ => Some(schema(name)),
+    }
+}
+
+fn has_csv(spec: &RouteSpec) -> bool {
+    matches!(
+        spec.path,
+        "/workspaces/{ws}/usage" | "/orgs/{org}/usage" | "/workspaces/{ws}/invoices/{month}"
+    )
+}
+
+/// The billing schemas of `components.schemas`.
+fn billing_schemas() -> Map<String, Value> {
+    let int = || json!({"type": "integer", "format": "int64"});
+    let opt_money = || json!({"type": ["integer", "null"], "format": "int64", "minimum": 0});
+    let money = || json!({"type": "integer", "format": "int64", "minimum": 0});
+    let sums = || {
+        json!({
+            "requests": int(),
+            "errors": int(),
+            "input_tokens": int(),
+            "output_tokens": int(),
+            "cache_read_tokens": int(),
+            "cache_write_tokens": int(),
+            "reasoning_tokens": int(),
+            "cost_micros": int(),
+            "cost_usd": string(),
+        })
+    };
+    let policy = |extra: Value| {
+        let mut props = json!({
+            "id": string(),
+            "object": string(),
+            "org_id": string(),
+            "workspace_id": string(),
+            "scope": scope_enum(),
+            "scope_id": string(),
+            "created_at": int(),
+            "updated_at": int(),
+        });
+        if let (Some(props), Value::Object(extra)) = (props.as_object_mut(), extra) {
+            props.extend(extra);
+        }
+        json!({"type": "object", "properties": props})
+    };
+    let schemas = json!({
+        "Price": {
+            "type": "object",
+            "description": "Micro-units per million tokens.",
+            "required": ["input", "output"],
+            "additionalProperties": false,
+            "properties": {
+                "input": money(),
+                "output": money(),
+                "cache_read": opt_money(),
+                "cache_write": opt_money(),
+                "reasoning": opt_money(),
+                "long_context": {"type": ["object", "null"]},
+                "batch": {"type": ["object", "null"]},
+            },
+        },
+        "PriceCatalog": {
+            "type": "object",
+            "properties": {
+                "object": string(),
+                "date": string(),
+                "currency": string(),
+                "unit": string(),
+                "data": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {"model": string(), "price": {"$ref": "#/components/schemas/Price"}},
+                }},
+            },
+        },
+        "PriceOverride": {
+            "type": "object",
+            "properties": {
+                "id": string(),
+                "object": string(),
+                "org_id": string(),
+                "workspace_id": opt_string(),
+                "model": string(),
+                "deployment": opt_string(),
+                "price": {"$ref": "#/components/schemas/Price"},
+                "created_at": int(),
+                "updated_at": int(),
+            },
+        },
+        "RateLimit": policy(json!({
+            "model": opt_string(),
+            "rpm": opt_int(),
+            "tpm": opt_int(),
+            "max_concurrent": opt_int(),
+        })),
+        "Budget": policy(json!({
+            "period": {"type": "string", "enum": ["day", "month", "total"]},
+            "amount_micros": int(),
+            "alert_percents": {"type": "array", "items": {"type": "integer"}},
+            "webhook_url": opt_string(),
+            "hard_stop": {"type": "boolean"},
+            "spent_micros": int(),
+            "period_start": int(),
+            "period_end": opt_int(),
+        })),
+        "UsageReport": {
+            "type": "object",
+            "properties": {
+                "object": string(),
+                "since": int(),
+                "until": int(),
+                "bucket": opt_string(),
+                "group_by": {"type": "array", "items": string()},
+                "currency": string(),
+                "data": {"type": "array", "items": {"type": "object"}},
+                "totals": {"type": "object", "properties": sums()},
+            },
+        },
+        "Invoice": {
+            "type": "object",
+            "properties": {
+                "object": string(),
+                "org_id": string(),
+                "workspace_id": string(),
+                "month": string(),
+                "period_start": int(),
+                "period_end": int(),
+                "status": {"type": "string", "enum": ["open", "closed"]},
+                "currency": string(),
+                "price_catalog_date": string(),
+                "lines": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "model": string(),
+                        "requests": int(),
+                        "input_tokens": int(),
+                        "output_tokens": int(),
+                        "cache_read_tokens": int(),
+                        "cache_write_tokens": int(),
+                        "reasoning_tokens": int(),
+                        "amount_micros": int(),
+                        "amount_usd": string(),
+                    },
+                }},
+                "subtotal_micros": int(),
+                "subtotal_usd": string(),
+                "total_micros": int(),
+                "total_usd": string(),
+            },
+        },
+    });
+    schemas.as_object().cloned().unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -19,13 +19,20 @@
 //! In an organization: every member reads it and lists its workspaces; owners and
 //! admins create workspaces and users, reset members' passwords, manage providers and
 //! models, and read the audit log.
+//!
+//! Billing: every workspace role reads the workspace's rate limits, budgets, usage and
+//! invoices; admins and owners change limits and budgets. Every organization member
+//! reads its price overrides and organization-wide usage; owners and admins change
+//! the overrides. The shipped price catalog is open to anyone signed in.
 
 use axum::Router;
 use axum::extract::Extension;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use morn_store::Role;
 
-use super::{audit, catalog, keys, members, orgs, sessions};
+use super::{
+    audit, budgets, catalog, invoices, keys, limits, members, orgs, prices, sessions, usage,
+};
 use crate::state::Shared;
 
 /// What an endpoint's access check resolves.
@@ -151,6 +158,25 @@ pub const ROUTES: &[RouteSpec] = &[
     route!(Patch "/workspaces/{ws}/keys/{id}", Workspace, MEMBER, keys::update),
     route!(Delete "/workspaces/{ws}/keys/{id}", Workspace, MEMBER, keys::revoke),
     route!(Post "/workspaces/{ws}/keys/{id}/rotate", Workspace, MEMBER, keys::rotate),
+    route!(Get "/prices", User, ANY, prices::list_catalog),
+    route!(Get "/orgs/{org}/prices", Org, VIEWER, prices::list),
+    route!(Post "/orgs/{org}/prices", Org, ADMIN, prices::create),
+    route!(Get "/orgs/{org}/prices/{id}", Org, VIEWER, prices::get),
+    route!(Patch "/orgs/{org}/prices/{id}", Org, ADMIN, prices::update),
+    route!(Delete "/orgs/{org}/prices/{id}", Org, ADMIN, prices::delete),
+    route!(Get "/orgs/{org}/usage", Org, VIEWER, usage::org),
+    route!(Get "/workspaces/{ws}/limits", Workspace, VIEWER, limits::list),
+    route!(Post "/workspaces/{ws}/limits", Workspace, ADMIN, limits::create),
+    route!(Get "/workspaces/{ws}/limits/{id}", Workspace, VIEWER, limits::get),
+    route!(Patch "/workspaces/{ws}/limits/{id}", Workspace, ADMIN, limits::update),
+    route!(Delete "/workspaces/{ws}/limits/{id}", Workspace, ADMIN, limits::delete),
+    route!(Get "/workspaces/{ws}/budgets", Workspace, VIEWER, budgets::list),
+    route!(Post "/workspaces/{ws}/budgets", Workspace, ADMIN, budgets::create),
+    route!(Get "/workspaces/{ws}/budgets/{id}", Workspace, VIEWER, budgets::get),
+    route!(Patch "/workspaces/{ws}/budgets/{id}", Workspace, ADMIN, budgets::update),
+    route!(Delete "/workspaces/{ws}/budgets/{id}", Workspace, ADMIN, budgets::delete),
+    route!(Get "/workspaces/{ws}/usage", Workspace, VIEWER, usage::workspace),
+    route!(Get "/workspaces/{ws}/invoices/{month}", Workspace, VIEWER, invoices::get),
 ];
 
 /// Builds the router from [`ROUTES`].
