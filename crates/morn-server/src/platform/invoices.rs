@@ -18,7 +18,6 @@ use super::access::WsAccess;
 use super::calendar::Month;
 use super::error::{PResult, PlatformError};
 use super::extract::{Query, now_ms};
-use super::prices::catalog;
 use super::report::{Cell, Csv, Format, usd};
 use crate::state::Shared;
 
@@ -101,7 +100,7 @@ pub async fn get(
         period_end: end,
         status: if closed { "closed" } else { "open" },
         currency: "USD",
-        price_catalog_date: catalog().date.clone(),
+        price_catalog_date: state.meter.catalog.date.clone(),
         lines,
         subtotal_micros: subtotal,
         subtotal_usd: usd(subtotal),

@@ -8,12 +8,10 @@
 //! Members of the organization read overrides; owners and admins change them. Every
 //! change is audited and applied to this replica's in-memory prices at once.
 
-use std::sync::LazyLock;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use morn_meter::prices::{Price, PriceCatalog};
+use morn_meter::prices::Price;
 use morn_store::PriceOverride;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -24,12 +22,6 @@ use super::error::{PResult, PlatformError};
 use super::extract::{Body, List, Query, new_id, now_ms};
 use super::policy::{double_option, plausible_id, valid_text};
 use crate::state::Shared;
-
-/// The shipped catalog, parsed once.
-pub fn catalog() -> &'static PriceCatalog {
-    static CATALOG: LazyLock<PriceCatalog> = LazyLock::new(PriceCatalog::builtin);
-    &CATALOG
-}
 
 /// `GET /prices`: the shipped catalog, by model name.
 #[derive(Debug, Serialize)]
@@ -49,9 +41,9 @@ pub struct CatalogEntry {
     price: Price,
 }
 
-/// `GET /prices`.
-pub async fn list_catalog(_caller: Caller) -> Json<CatalogView> {
-    let catalog = catalog();
+/// `GET /prices`: the catalog the meter bills with (overrides aside).
+pub async fn list_catalog(State(state): State<Shared>, _caller: Caller) -> Json<CatalogView> {
+    let catalog = &state.meter.catalog;
     let mut data: Vec<CatalogEntry> = catalog
         .prices
         .iter()
