@@ -46,7 +46,9 @@ pub trait KeyStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Every key that can still authenticate at `now` (not revoked, not expired, not
-    /// past its rotation grace), disabled ones included: for warming the auth cache.
+    /// past its rotation grace, not belonging to a deactivated user), disabled ones
+    /// included: for warming the auth cache. Deactivating a user therefore ends their
+    /// keys at the caches' next refresh, and reactivating brings them back.
     async fn list_active_api_keys(&self, now: i64) -> Result<Vec<ApiKey>, StoreError>;
 }
 
@@ -236,7 +238,12 @@ impl<B: Backend> KeyStore for B {
             .bind(now)
             .sql(") AND (grace_until IS NULL OR grace_until > ")
             .bind(now)
-            .sql(") ORDER BY id");
+            // `NOT u.is_active` reads the flag on both backends (boolean on PostgreSQL,
+            // 0/1 on SQLite); the lookup uses the users primary key.
+            .sql(
+                ") AND NOT EXISTS (SELECT 1 FROM users u \
+                 WHERE u.id = api_keys.user_id AND NOT u.is_active) ORDER BY id",
+            );
         map_rows(self.fetch_all(query).await?, key_row)
     }
 }

@@ -284,3 +284,48 @@ pub async fn list_active_api_keys(store: Shared) -> anyhow::Result<()> {
     assert_eq!(listed, expected);
     Ok(())
 }
+
+pub async fn keys_of_inactive_users_are_not_active(store: Shared) -> anyhow::Result<()> {
+    let ws = workspace_id(&store).await?;
+    let user = new_user(&store).await?;
+    let own = ApiKey {
+        user_id: Some(user.id.clone()),
+        ..key_record(&ws)
+    };
+    let shared = key_record(&ws);
+    store.create_api_key(&own).await?;
+    store.create_api_key(&shared).await?;
+    let active = |store: Shared| async move {
+        let ids: HashSet<String> = store
+            .list_active_api_keys(10_000)
+            .await?
+            .into_iter()
+            .map(|k| k.id)
+            .collect();
+        anyhow::Ok(ids)
+    };
+    let set_active = |flag: bool| morn_store::UserPatch {
+        name: None,
+        password_hash: None,
+        is_active: Some(flag),
+        updated_at: 9_000,
+    };
+    assert_eq!(
+        active(store.clone()).await?,
+        HashSet::from([own.id.clone(), shared.id.clone()])
+    );
+
+    store.update_user(&user.id, &set_active(false)).await?;
+    assert_eq!(
+        active(store.clone()).await?,
+        HashSet::from([shared.id.clone()]),
+        "a deactivated user's key is left out; a key without a user stays"
+    );
+
+    store.update_user(&user.id, &set_active(true)).await?;
+    assert!(
+        active(store.clone()).await?.contains(&own.id),
+        "reactivated"
+    );
+    Ok(())
+}

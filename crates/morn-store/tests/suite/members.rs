@@ -180,3 +180,116 @@ pub async fn workspace_membership_and_user_listings(store: Shared) -> anyhow::Re
     )?;
     Ok(())
 }
+
+/// Asserts `Conflict { what: "last owner" }`.
+fn expect_last_owner<T: std::fmt::Debug>(
+    result: Result<T, morn_store::StoreError>,
+) -> anyhow::Result<()> {
+    super::expect_conflict(result, "last owner")
+}
+
+pub async fn last_owner_is_kept(store: Shared) -> anyhow::Result<()> {
+    let org = new_org(&store).await?;
+    let ws = new_workspace(&store, &org).await?;
+    let first = new_user(&store).await?;
+    let second = new_user(&store).await?;
+    let org_member = |user: &str, role| OrgMembership {
+        org_id: org.id.clone(),
+        user_id: user.to_owned(),
+        role,
+        created_at: 100,
+    };
+    let ws_member = |user: &str, role| WorkspaceMembership {
+        workspace_id: ws.id.clone(),
+        user_id: user.to_owned(),
+        role,
+        created_at: 100,
+    };
+
+    // One owner: neither demoted nor removed, in the organization or the workspace.
+    store
+        .upsert_org_membership(&org_member(&first.id, Role::Owner))
+        .await?;
+    store
+        .upsert_workspace_membership(&ws_member(&first.id, Role::Owner))
+        .await?;
+    expect_last_owner(
+        store
+            .upsert_org_membership(&org_member(&first.id, Role::Admin))
+            .await,
+    )?;
+    expect_last_owner(store.remove_org_membership(&org.id, &first.id).await)?;
+    expect_last_owner(
+        store
+            .upsert_workspace_membership(&ws_member(&first.id, Role::Viewer))
+            .await,
+    )?;
+    expect_last_owner(store.remove_workspace_membership(&ws.id, &first.id).await)?;
+    let kept = found(store.get_org_membership(&org.id, &first.id).await?, "owner")?;
+    assert_eq!(kept.role, Role::Owner);
+    let kept = found(
+        store.get_workspace_membership(&ws.id, &first.id).await?,
+        "owner",
+    )?;
+    assert_eq!(kept.role, Role::Owner);
+
+    // Re-asserting the owner role and removing a non-member are fine.
+    store
+        .upsert_org_membership(&org_member(&first.id, Role::Owner))
+        .await?;
+    assert!(!store.remove_org_membership(&org.id, &second.id).await?);
+
+    // With a second owner, the first may step down, and then the second is the last.
+    store
+        .upsert_org_membership(&org_member(&second.id, Role::Owner))
+        .await?;
+    store
+        .upsert_workspace_membership(&ws_member(&second.id, Role::Owner))
+        .await?;
+    store
+        .upsert_org_membership(&org_member(&first.id, Role::Member))
+        .await?;
+    assert!(store.remove_workspace_membership(&ws.id, &first.id).await?);
+    expect_last_owner(store.remove_org_membership(&org.id, &second.id).await)?;
+    expect_last_owner(store.remove_workspace_membership(&ws.id, &second.id).await)?;
+    Ok(())
+}
+
+/// Two owners removing each other at the same moment: one wins, one owner is left.
+pub async fn concurrent_owner_removals_keep_one(store: Shared) -> anyhow::Result<()> {
+    let org = new_org(&store).await?;
+    let ws = new_workspace(&store, &org).await?;
+    let a = new_user(&store).await?;
+    let b = new_user(&store).await?;
+    for user in [&a, &b] {
+        store
+            .upsert_workspace_membership(&WorkspaceMembership {
+                workspace_id: ws.id.clone(),
+                user_id: user.id.clone(),
+                role: Role::Owner,
+                created_at: 100,
+            })
+            .await?;
+    }
+    let remove = |user: String| {
+        let store = store.clone();
+        let ws = ws.id.clone();
+        tokio::spawn(async move { store.remove_workspace_membership(&ws, &user).await })
+    };
+    let (ra, rb) = (remove(a.id.clone()), remove(b.id.clone()));
+    let results = [ra.await?, rb.await?];
+    let removed = results.iter().filter(|r| matches!(r, Ok(true))).count();
+    assert_eq!(removed, 1, "exactly one removal succeeds: {results:?}");
+    let mut owners = 0;
+    for user in [&a, &b] {
+        if store
+            .get_workspace_membership(&ws.id, &user.id)
+            .await?
+            .is_some_and(|m| m.role == Role::Owner)
+        {
+            owners += 1;
+        }
+    }
+    assert_eq!(owners, 1);
+    Ok(())
+}
