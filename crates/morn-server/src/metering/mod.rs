@@ -210,18 +210,15 @@ impl Meter {
                 Ok(metered)
             }
             Err((refusal, err)) => {
-                let class = match refusal {
+                match refusal {
                     Refusal::Limit { scope, what } => {
                         self.metrics.limiter_rejection(scope.as_str(), what);
-                        "rate_limited"
                     }
-                    Refusal::Budget { scope } => {
-                        self.metrics.budget_block(scope.as_str());
-                        "budget_exceeded"
-                    }
-                    Refusal::Unavailable => "limiter_unavailable",
-                };
-                metered.finish(Finish::failed(&err, class));
+                    Refusal::Budget { scope } => self.metrics.budget_block(scope.as_str()),
+                    Refusal::Unavailable => {}
+                }
+                // The record's error class is the error's stable code.
+                metered.finish(Finish::failed(&err, &err.code));
                 Err(err)
             }
         }

@@ -31,6 +31,8 @@ pub struct TestEnv {
     pub base: String,
     pub mock: String,
     pub http: reqwest::Client,
+    /// The server's store, for checking what it recorded.
+    pub store: Arc<dyn morn_store::Store>,
     _dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -134,6 +136,7 @@ impl TestEnv {
         let dir = tempfile::tempdir()?;
         let gateway = Arc::new(Gateway::new(specs, health));
         let identity = identity(dir.path()).await?;
+        let store = identity.store.clone();
         let meter = morn_server::metering::Meter::embedded(identity.store.clone(), dir.path())
             .await
             .map_err(|e| anyhow::anyhow!(e))?;
@@ -161,6 +164,7 @@ impl TestEnv {
             base,
             mock: String::new(),
             http: reqwest::Client::new(),
+            store: store.clone(),
             _dir: dir,
             shutdown: Some(tx),
         };
