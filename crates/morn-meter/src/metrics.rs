@@ -485,6 +485,18 @@ fn render_ledger(out: &mut String, ledger: &LedgerStats) {
             "counter",
             ledger.failed_batches,
         ),
+        (
+            "morn_ledger_records_recovered_total",
+            "Usage records an earlier process left on disk, found on replay.",
+            "counter",
+            ledger.recovered,
+        ),
+        (
+            "morn_ledger_lines_skipped_total",
+            "Unreadable write-ahead lines skipped on replay (writes torn by a crash).",
+            "counter",
+            ledger.skipped,
+        ),
     ];
     for (name, help, kind, value) in rows {
         header(out, name, help, kind);

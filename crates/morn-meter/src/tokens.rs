@@ -10,11 +10,12 @@
 //!   counted with `o200k_base` as an approximation (usually within ~10-20% for English
 //!   text; such records are marked estimated anyway). A full BPE pass costs about
 //!   100 ns per token, so a long prompt costs a fraction of a millisecond.
-//! - [`estimate_prompt_fast`]: bytes / 3 plus the same per-message overhead, a few
-//!   nanoseconds per kilobyte. Use it on the request path for rate-limit and budget
-//!   reservations, which are settled against the real usage afterwards: it errs on
-//!   the high side for English and code (about 4 bytes per token), is close for CJK
-//!   (3 bytes per character, about one token each), and never needs the tokenizer.
+//! - [`estimate_prompt_fast`]: one pass over the bytes that imitates the
+//!   pre-tokenizer (words, digit groups, symbols, characters) without the BPE merges,
+//!   with the same per-message overhead; tens of times cheaper. Use it on the request
+//!   path for rate-limit and budget reservations, which are settled against the real
+//!   usage afterwards. It errs on the high side: on English, code, JSON, CJK and
+//!   accented text it comes out 1.1-1.8x the exact count (see `tests/tokens.rs`).
 //!
 //! The ranks are compiled into the binary by `bpe-openai` (no download at build or run
 //! time); each encoder is decoded once, on first use, behind a `LazyLock` in that crate
@@ -41,9 +42,9 @@ const PER_TOOL: u64 = 8;
 /// `high` detail (85 + 4 tiles × 170), a common size and a fair middle.
 const IMAGE_LOW: u64 = 85;
 const IMAGE_DEFAULT: u64 = 765;
-/// Bytes per token for the fast estimate. o200k averages about 4 bytes per token on
-/// English and code, so 3 overestimates those (the safe side for a reservation).
-const FAST_BYTES_PER_TOKEN: u64 = 3;
+/// Letters per extra token of a long word in the fast estimate. Real BPE merges are
+/// longer (about 6 letters per token for English); shorter errs on the high side.
+const FAST_LETTERS_PER_TOKEN: u64 = 4;
 
 /// Which BPE vocabulary a model uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,8 +132,61 @@ pub fn count_prompt(req: &ChatRequest) -> u64 {
 
 /// A cheap over-estimate of [`count_prompt`] for reservations; see the module docs.
 pub fn estimate_prompt_fast(req: &ChatRequest) -> u64 {
-    let count = |text: &str| (text.len() as u64).div_ceil(FAST_BYTES_PER_TOKEN);
-    prompt_tokens(req, &count)
+    prompt_tokens(req, &estimate_text_fast)
+}
+
+/// A cheap over-estimate of [`count_text`]: one pass over the bytes that mimics the
+/// pre-tokenizer instead of running the BPE merges.
+///
+/// Each run of ASCII letters is one token plus one per [`FAST_LETTERS_PER_TOKEN`]
+/// letters after the first (BPE merges common words whole and splits rare ones into a
+/// few pieces); digits go in threes as in the o200k and cl100k patterns; every ASCII
+/// symbol and every non-ASCII character is a token of its own (CJK is close to that;
+/// accented Latin and symbol runs such as `();` merge, so they are over-counted);
+/// whitespace is free except for indentation runs, one token each.
+pub fn estimate_text_fast(text: &str) -> u64 {
+    let mut tokens = 0u64;
+    let mut letters = 0u64;
+    let mut digits = 0u64;
+    let mut spaces = 0u64;
+    let flush = |tokens: &mut u64, letters: &mut u64, digits: &mut u64| {
+        if *letters > 0 {
+            *tokens += 1 + (*letters - 1) / FAST_LETTERS_PER_TOKEN;
+        }
+        *tokens += digits.div_ceil(3);
+        (*letters, *digits) = (0, 0);
+    };
+    for &b in text.as_bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' => {
+                letters += 1;
+                spaces = 0;
+                continue;
+            }
+            b'0'..=b'9' => {
+                digits += 1;
+                continue;
+            }
+            _ => {}
+        }
+        flush(&mut tokens, &mut letters, &mut digits);
+        match b {
+            b' ' | b'\t' => {
+                spaces += 1;
+                // A single space joins the next word; a run of them is a token.
+                if spaces == 2 {
+                    tokens += 1;
+                }
+                continue;
+            }
+            // UTF-8 continuation bytes: the character was counted at its lead byte.
+            0x80..=0xBF => {}
+            _ => tokens += 1,
+        }
+        spaces = 0;
+    }
+    flush(&mut tokens, &mut letters, &mut digits);
+    tokens
 }
 
 /// The chat prompt accounting shared by the exact count and the fast estimate, with
