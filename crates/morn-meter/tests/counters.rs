@@ -456,7 +456,7 @@ async fn outage_and_recovery() {
     let started = Instant::now();
     let outcome = counters.reserve(&rpm()).await.unwrap();
     let took = started.elapsed();
-    assert!(took < timeout + Duration::from_millis(100), "took {took:?}");
+    assert!(took < timeout + Duration::from_millis(150), "took {took:?}");
     assert_eq!(
         outcome,
         Outcome::Admitted(vec![1]),
@@ -466,7 +466,7 @@ async fn outage_and_recovery() {
     // Degraded calls skip Redis entirely.
     let started = Instant::now();
     counters.reserve(&rpm()).await.unwrap();
-    assert!(started.elapsed() < Duration::from_millis(20));
+    assert!(started.elapsed() < Duration::from_millis(50));
 
     assert!(server.signal("-CONT"));
     wait_until_healthy(&counters).await;
