@@ -12,7 +12,7 @@
 mod wal;
 mod writer;
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,15 +98,19 @@ impl Ledger {
             .truncate(false)
             .write(true)
             .open(config.dir.join("lock"))?;
-        lock.try_lock().map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::WouldBlock,
-                format!(
-                    "usage ledger directory {} is in use by another process",
-                    config.dir.display()
-                ),
-            )
-        })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WouldBlock,
+                    format!(
+                        "usage ledger directory {} is in use by another process",
+                        config.dir.display()
+                    ),
+                ));
+            }
+            Err(TryLockError::Error(error)) => return Err(error),
+        }
         let wal = Wal::open(&config.dir, config.fsync)?;
         let first_seq = wal.open_seq();
         Ok(Arc::new(Self {
