@@ -2,11 +2,21 @@
 """Morn load benchmark: gateway vs direct-to-upstream vs nginx, in one run.
 
 Starts morn-mock (the upstream), nginx (a plain reverse proxy to the same mock: the
-ceiling) and morn (release build, embedded SQLite in a temp data dir, log level warn),
-then for each mode (non-streaming chat, streaming chat) and concurrency runs the same
-request against the three targets, interleaved, with bench/loadgen. Also measures
-morn's startup-to-ready time and its idle and peak RSS. Writes bench/results/latest.md
-and bench/results/latest.json.
+ceiling) and two morn processes (release build, embedded SQLite in a temp data dir each,
+log level warn, `[bootstrap]` so each creates an organization and prints its API key):
+one without any limit or budget, one whose key gets a rate limit and a budget through
+the platform API. Then for each mode (non-streaming chat, streaming chat) and
+concurrency runs the same request against every target, interleaved, with bench/loadgen:
+
+  direct         the mock itself
+  nginx          nginx -> mock
+  morn           morn -> mock, master key (every request is metered into the ledger)
+  morn+key       the same morn process, its workspace API key, no policies anywhere
+  morn+governed  the second morn process, its API key under a rate limit and a budget
+                 too high to refuse: admission, cost, ledger append and settlement
+
+Also measures morn's startup-to-ready time, idle and peak RSS, and the ledger's metrics
+at the end. Writes bench/results/latest.md and bench/results/latest.json.
 
 Only the Python standard library. Builds nothing but the load generator: the release
 binaries of morn and morn-mock must already exist.
@@ -16,6 +26,8 @@ Environment knobs (defaults in brackets):
   MORN_BENCH_WARMUP    warm-up seconds per cell, discarded [2]
   MORN_BENCH_CONC      concurrencies, comma-separated [1,16,64]
   MORN_BENCH_MODES     modes, comma-separated, of chat,stream [chat,stream]
+  MORN_BENCH_TARGETS   targets, comma-separated; direct, nginx and morn are required
+                       [direct,nginx,morn,morn+key,morn+governed]
   MORN_BENCH_ROUNDS    repeat every cell this many times (interleaved), report medians [1]
   MORN_BENCH_THREADS   load generator runtime threads [2]
   MORN_BENCH_TASKSET   CPU list to pin the load generator to with taskset, e.g. "1" [unset: no pinning]
@@ -58,7 +70,15 @@ OUT = os.environ.get("MORN_BENCH_OUT", os.path.join(BENCH, "results"))
 
 MASTER_KEY = "sk-bench-master"
 MODEL = "gpt-4o-mini"
-TARGETS = ["direct", "nginx", "morn"]
+ALL_TARGETS = ["direct", "nginx", "morn", "morn+key", "morn+governed"]
+TARGETS = [t for t in os.environ.get("MORN_BENCH_TARGETS", ",".join(ALL_TARGETS)).split(",") if t]
+BOOTSTRAP_EMAIL = "bench@example.com"
+# Policies on the governed key: high enough never to refuse during the run.
+GOV_LIMIT = {"rpm": 100_000_000, "tpm": 100_000_000_000, "max_concurrent": 100_000}
+GOV_BUDGET = {"period": "month", "amount_micros": 1_000_000_000_000_000}
+LEDGER_METRICS = ("morn_ledger_records_appended_total", "morn_ledger_records_written_total",
+                  "morn_ledger_records_dropped_total", "morn_ledger_queue_depth",
+                  "morn_ledger_failed_batches_total")
 
 # The same mock behaviour for every target: a #mock{...} directive in the message text
 # (morn does not forward client headers upstream, so headers could not steer it).
@@ -119,15 +139,32 @@ def http_get(port, path, timeout=2.0):
         c.close()
 
 
-def http_post(port, path, body, timeout=10.0):
+def http_req(port, method, path, body=None, bearer=MASTER_KEY, timeout=10.0):
+    """One request; returns (status, headers as a lower-cased dict, body bytes)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        c.request("POST", path, body=body, headers={
-            "content-type": "application/json", "authorization": f"Bearer {MASTER_KEY}"})
+        headers = {"authorization": f"Bearer {bearer}"}
+        if body is not None:
+            headers["content-type"] = "application/json"
+        c.request(method, path, body=body, headers=headers)
         r = c.getresponse()
-        return r.status, r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
     finally:
         c.close()
+
+
+def http_post(port, path, body, bearer=MASTER_KEY, timeout=10.0):
+    status, _, data = http_req(port, "POST", path, body, bearer, timeout)
+    return status, data
+
+
+def api_json(port, method, path, payload=None, expect=(200,)):
+    """A platform API call with the master key; the decoded JSON answer."""
+    body = json.dumps(payload) if payload is not None else None
+    status, _, data = http_req(port, method, path, body)
+    if status not in expect:
+        die(f"{method} {path} returned {status}: {data[:500].decode('utf-8', 'replace')}")
+    return json.loads(data)
 
 
 def proc_status(pid, field):
@@ -184,6 +221,14 @@ def children(pid):
             return [int(x) for x in f.read().split()]
     except OSError:
         return []
+
+
+def count_lines(path):
+    try:
+        with open(path) as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return 0
 
 
 def stop(proc, name):
@@ -297,6 +342,13 @@ api_key = "mock-key"
 [[models]]
 name = "{model}"
 provider = "mock"
+{extra}"""
+
+# First start on an empty data dir: create an organization, a workspace and an API key,
+# and print them on stderr (crates/morn/src/startup.rs, bootstrap_if_empty).
+BOOTSTRAP_CONF = f"""
+[bootstrap]
+email = "{BOOTSTRAP_EMAIL}"
 """
 
 
@@ -309,10 +361,10 @@ def morn_env():
     return env
 
 
-def write_morn_conf(tmp, name, port, data, mock_port):
+def write_morn_conf(tmp, name, port, data, mock_port, extra=""):
     conf = os.path.join(tmp, name)
     with open(conf, "w") as f:
-        f.write(MORN_CONF.format(port=port, data=data, mock_port=mock_port, model=MODEL))
+        f.write(MORN_CONF.format(port=port, data=data, mock_port=mock_port, model=MODEL, extra=extra))
     return conf
 
 
@@ -348,26 +400,112 @@ def time_to_ready(tmp, mock_port, fresh):
         stop(p, "morn (startup probe)")
 
 
-def start_morn(tmp, mock_port):
+def start_morn(tmp, mock_port, name="morn"):
+    """A morn process on a fresh data dir with `[bootstrap]`: returns the process, its
+    port and what the bootstrap printed ({"workspace_id", "api_key"}); its stderr is in
+    <tmp>/<name>.log."""
     port = free_port()
-    data = os.path.join(tmp, "data")
+    data = os.path.join(tmp, f"data-{name}")
     os.makedirs(data, exist_ok=True)
-    conf = write_morn_conf(tmp, "morn.toml", port, data, mock_port)
-    p = spawn_morn(conf, port, data, os.path.join(tmp, "morn.log"))
+    conf = write_morn_conf(tmp, f"{name}.toml", port, data, mock_port, BOOTSTRAP_CONF)
+    logpath = os.path.join(tmp, f"{name}.log")
+    p = spawn_morn(conf, port, data, logpath)
     wait_line(p, "morn listening on")
     for _ in range(3000):
         try:
             if http_get(port, "/readyz")[0] == 200:
-                return p, port, conf
+                return p, port, read_bootstrap(logpath)
         except OSError:
             pass
         time.sleep(0.01)
-    die("morn not ready")
+    die(f"{name} not ready")
+
+
+def read_bootstrap(logpath):
+    """The workspace id and API key from the bootstrap report on stderr (printed before
+    the `listening on` line, so already in the log), e.g.
+      workspace     Default (0199...)
+      api key       mk_..."""
+    out = {}
+    with open(logpath) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("api key"):
+                out["api_key"] = line[len("api key"):].strip()
+            elif line.startswith("workspace") and line.endswith(")"):
+                out["workspace_id"] = line.rsplit("(", 1)[1][:-1]
+    if set(out) != {"api_key", "workspace_id"}:
+        die(f"no bootstrap report (workspace, api key) in {logpath}")
+    return out
+
+
+def key_id(port, workspace_id, secret):
+    """The id of the workspace key whose prefix starts the secret."""
+    keys = api_json(port, "GET", f"/api/v1/workspaces/{workspace_id}/keys")["data"]
+    ids = [k["id"] for k in keys if secret.startswith(k.get("prefix") or "\0")]
+    if len(ids) != 1:
+        die(f"cannot tell the bootstrap key among {len(keys)} keys of workspace {workspace_id}")
+    return ids[0]
+
+
+def govern(port, boot):
+    """Puts a rate limit and a budget on the bootstrap key (both too high to refuse),
+    then waits until a request with the key is admitted under them: the answer carries
+    the limit's `x-ratelimit-limit-requests`. Returns what was created."""
+    ws, secret = boot["workspace_id"], boot["api_key"]
+    kid = key_id(port, ws, secret)
+    limit = api_json(port, "POST", f"/api/v1/workspaces/{ws}/limits",
+                     {"scope": "key", "scope_id": kid, **GOV_LIMIT}, expect=(201,))
+    budget = api_json(port, "POST", f"/api/v1/workspaces/{ws}/budgets",
+                      {"scope": "key", "scope_id": kid, **GOV_BUDGET}, expect=(201,))
+    # Policies are re-read every second (policy_refresh_ms); the server that received
+    # the change applies it at once, but wait out one refresh anyway, then check.
+    time.sleep(1.2)
+    body = body_for("chat")
+    deadline = time.monotonic() + 10
+    while True:
+        status, headers, data = http_req(port, "POST", "/v1/chat/completions", body, bearer=secret)
+        if status != 200:
+            die(f"governed key: chat returned {status}: {data[:300]!r}")
+        if headers.get("x-ratelimit-limit-requests") == str(GOV_LIMIT["rpm"]):
+            break
+        if time.monotonic() > deadline:
+            die("the rate limit did not reach the request path within 10 s")
+        time.sleep(0.2)
+    return {"key_id": kid, "limit": limit, "budget": budget}
+
+
+def ledger_metrics(port):
+    """The morn_ledger_* lines of GET /metrics, as numbers."""
+    status, text = http_get(port, "/metrics", timeout=5.0)
+    if status != 200:
+        die(f"GET /metrics returned {status}")
+    out = {}
+    for line in text.decode().splitlines():
+        if line.startswith("morn_ledger_"):
+            name, _, value = line.rpartition(" ")
+            out[name.strip()] = float(value)
+    return out
+
+
+def ledger_state(port):
+    """The ledger's metrics right after the load, and again once the queue has drained
+    (written == appended, queue empty; at most 10 s)."""
+    after = ledger_metrics(port)
+    deadline = time.monotonic() + 10
+    drained = after
+    while time.monotonic() < deadline:
+        drained = ledger_metrics(port)
+        if (drained.get("morn_ledger_queue_depth", 1) == 0 and
+                drained.get("morn_ledger_records_written_total") == drained.get("morn_ledger_records_appended_total")):
+            break
+        time.sleep(0.2)
+    return {"after_load": after, "drained": drained}
 
 
 # ---------------------------------------------------------------------------- load
 
-def run_cell(label, port, mode, conc, tmp):
+def run_cell(label, port, mode, conc, tmp, bearer=MASTER_KEY):
     body_file = os.path.join(tmp, f"body-{mode}.json")
     cmd = []
     if TASKSET:
@@ -375,7 +513,7 @@ def run_cell(label, port, mode, conc, tmp):
     cmd += [LOADGEN, "--url", f"http://127.0.0.1:{port}/v1/chat/completions",
             "--body-file", body_file,
             "-H", "content-type: application/json",
-            "-H", f"authorization: Bearer {MASTER_KEY}",
+            "-H", f"authorization: Bearer {bearer}",
             "-c", str(conc), "--duration", str(SECS), "--warmup", str(WARMUP),
             "--threads", str(THREADS), "--expect", EXPECT[mode], "--label", label]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -401,13 +539,13 @@ def median_result(results):
     return out
 
 
-def sanity(ports, tmp):
+def sanity(ports, bearers, tmp):
     """One request per mode and target: sizes and event counts, to show equal work."""
     out = {}
     for mode in MODES:
         body = open(os.path.join(tmp, f"body-{mode}.json")).read()
         for t, port in ports.items():
-            status, data = http_post(port, "/v1/chat/completions", body)
+            status, data = http_post(port, "/v1/chat/completions", body, bearer=bearers[t])
             text = data.decode("utf-8", "replace")
             info = {"status": status, "bytes": len(data)}
             if mode == "stream":
@@ -485,6 +623,7 @@ def rng(x, key, fmt):
 
 def report(res):
     L = []
+    names = res.get("target_names", ["direct", "nginx", "morn"])
     m, gi = res["machine"], res["git"]
     L.append("# Morn load benchmark: latest run\n")
     L.append(f"- Date: {res['date']}")
@@ -499,14 +638,21 @@ def report(res):
     L.append(f"- Settings: {s['secs']} s measured + {s['warmup']} s warm-up per cell, {s['rounds']} round(s), "
              f"load generator {s['threads']} threads, "
              + (f"pinned with `taskset -c {s['taskset']}`" if s["taskset"] else "nothing pinned")
-             + "; targets interleaved per cell in the order direct, nginx, morn; morn log level `warn` "
-               "(`MORN_LOG__LEVEL=warn`), embedded SQLite in a temp data dir.")
+             + "; targets interleaved per cell: direct, nginx, then the morn variants (their order rotated "
+               "every round); morn log level `warn` (`MORN_LOG__LEVEL=warn`), embedded SQLite in a temp data dir.")
     L.append("- Load: closed loop, C workers with one keep-alive HTTP/1.1 connection each (TCP_NODELAY); "
              "every request is the same `POST /v1/chat/completions`. Mock behaviour set by a `#mock{...}` "
              f"directive in the message: chat `{json.dumps(MOCK_CHAT)}`, stream `{json.dumps(MOCK_STREAM)}` "
              "(stream: role chunk + 20 content chunks + finish + usage + `[DONE]`).")
     L.append("- Targets: **direct** = the mock itself; **nginx** = nginx → mock (keepalive 64, "
-             "`proxy_buffering off`); **morn** = morn → mock (openai provider).")
+             "`proxy_buffering off`); **morn** = morn → mock (openai provider), master key; every request "
+             "is metered into the usage ledger (always on)."
+             + (" **morn+key** = the same morn process with its workspace API key (created by `[bootstrap]` "
+                "at first start), no limit or budget anywhere." if "morn+key" in names else "")
+             + (" **morn+governed** = a second morn process (same config) whose API key has a rate limit and a "
+                f"budget, both too high to refuse (`{json.dumps(GOV_LIMIT)}`, `{json.dumps(GOV_BUDGET)}`): "
+                "admission in in-process counters, cost, ledger append and settlement on every request."
+                if "morn+governed" in names else ""))
     L.append("")
     L.append("Latency = time to the last body byte; TTFB = time to the first body bytes (first SSE event). "
              "`proxy CPU µs/req` = CPU time (user+system, from /proc) of the proxy per request: nginx's "
@@ -528,7 +674,7 @@ def report(res):
             L.append(f"**c = {conc}**\n")
             L.append("| " + " | ".join(hdr) + " |")
             L.append("|" + "---|" * len(hdr))
-            for t in TARGETS:
+            for t in names:
                 L.append(fmt_row(t, res["cells"][mode][str(conc)][t], stream))
             L.append("")
         d = res["derived"][mode]
@@ -548,6 +694,9 @@ def report(res):
             L.append("| " + " | ".join(row) + " |")
         L.append("")
 
+    if res.get("governance_derived"):
+        L += report_governance(res)
+
     L.append("## Morn process\n")
     p = res["process"]
     L.append(f"- Startup to ready (spawn → first 200 from `/readyz`), median of {len(p['ready_fresh_ms'])}: "
@@ -557,6 +706,8 @@ def report(res):
              f"restart {', '.join(f'{x:.0f}' for x in p['ready_restart_ms'])} ms.")
     L.append(f"- Idle RSS (VmRSS after start and one request): **{p['idle_rss_kb'] / 1024:.1f} MB**")
     L.append(f"- Peak RSS (VmHWM at the end of the run): **{p['peak_rss_kb'] / 1024:.1f} MB**")
+    if p.get("governed_peak_rss_kb"):
+        L.append(f"- Peak RSS of the morn+governed process: {p['governed_peak_rss_kb'] / 1024:.1f} MB")
     L.append(f"- Lines morn logged at level warn during the run: {p['log_lines']}")
     L.append("")
 
@@ -579,6 +730,109 @@ def report(res):
     L.append("")
     L.append("Raw numbers: `latest.json` beside this file.")
     return "\n".join(L) + "\n"
+
+
+def report_governance(res):
+    """The governance section: each morn variant against core morn, within each round."""
+    L = ["## Governance overhead (vs core morn)\n",
+         "Each variant against **morn** (master key, no policies) in the same round: throughput as % "
+         "of morn's, latency and CPU differences (variant − morn), and the variant's own added p99 "
+         "(variant − direct, what the core targets measure). Median over rounds, [min, max].\n"]
+    pct = lambda v: f"{v:.1f}%"
+    us = lambda v: f"{v:+.0f}"
+    dms = lambda v: f"{v / 1000:+.2f}"
+    for mode in res["modes"]:
+        stream = mode == "stream"
+        L.append(f"**{'Streaming chat' if stream else 'Non-streaming chat'}**\n")
+        hdr = ["c", "variant", "rps % of morn", "Δ p50 ms", "Δ p99 ms"] + (["Δ TTFB p50 ms"] if stream else []) \
+            + ["added p99 ms (vs direct)", "morn's added p99 ms", "Δ CPU µs/req", "errors"]
+        L.append("| " + " | ".join(hdr) + " |")
+        L.append("|" + "---|" * len(hdr))
+        for conc in res["concs"]:
+            core = res["derived"][mode][str(conc)]
+            for v, by_mode in res["governance_derived"].items():
+                x = by_mode[mode][str(conc)]
+                row = [str(conc), v, rng(x, "rps_pct_of_morn", pct), rng(x, "delta_p50_us", dms),
+                       rng(x, "delta_p99_us", dms)]
+                if stream:
+                    row.append(rng(x, "delta_ttfb_p50_us", dms))
+                row += [rng(x, "added_p99_us", ms), rng(core, "added_p99_us", ms), rng(x, "delta_cpu_us", us),
+                        str(res["cells"][mode][str(conc)][v]["errors"])]
+                L.append("| " + " | ".join(row) + " |")
+        L.append("")
+    gov = res.get("governance")
+    if gov:
+        b = gov.get("budget_end") or {}
+        L.append(f"Policies on the governed key `{gov['key_id']}`: rate limit `{gov['limit'].get('id')}` "
+                 f"(rpm {GOV_LIMIT['rpm']}, tpm {GOV_LIMIT['tpm']}, max_concurrent {GOV_LIMIT['max_concurrent']}), "
+                 f"budget `{gov['budget'].get('id')}` ({GOV_BUDGET['period']}, {GOV_BUDGET['amount_micros']} µ); "
+                 "the run started once a request with the key came back with "
+                 f"`x-ratelimit-limit-requests: {GOV_LIMIT['rpm']}`. Budget spent at the end of the run: "
+                 f"{b.get('spent_micros', '?')} µ.\n")
+    led = res.get("ledger")
+    if led:
+        L.append("Usage ledger at the end of the run (`GET /metrics`), right after the last cell and once "
+                 "its queue had drained:\n")
+        L.append("| process | metric | after the load | drained |")
+        L.append("|---|---|---|---|")
+        for proc, st in led.items():
+            for k in LEDGER_METRICS:
+                a, d = st["after_load"].get(k), st["drained"].get(k)
+                f = lambda v: "?" if v is None else f"{v:.0f}"
+                L.append(f"| {proc} | `{k}` | {f(a)} | {f(d)} |")
+        L.append("")
+    return L
+
+
+def derive_variant(dr, mo, v):
+    """A morn variant against core morn and against direct, within one round."""
+    return {
+        "rps_pct_of_morn": 100.0 * v["rps"] / mo["rps"] if mo["rps"] else 0.0,
+        "delta_p50_us": v["latency_us"]["p50"] - mo["latency_us"]["p50"],
+        "delta_p99_us": v["latency_us"]["p99"] - mo["latency_us"]["p99"],
+        "delta_ttfb_p50_us": v["ttfb_us"]["p50"] - mo["ttfb_us"]["p50"],
+        "added_p50_us": v["latency_us"]["p50"] - dr["latency_us"]["p50"],
+        "added_p99_us": v["latency_us"]["p99"] - dr["latency_us"]["p99"],
+        "delta_cpu_us": v["server_cpu_per_req_us"] - mo["server_cpu_per_req_us"],
+    }
+
+
+def median_range(per_round):
+    d = {k: statistics.median(x[k] for x in per_round) for k in per_round[0]}
+    d["range"] = {k: [min(x[k] for x in per_round), max(x[k] for x in per_round)] for k in per_round[0]}
+    return d
+
+
+def governance_targets(res, mid):
+    """The identity and metering issues' targets. Throughput is judged where the CPU is
+    saturated (c >= 16), where rps measures the cost per request; at c=1 it is just the
+    inverse of latency (shown in the table)."""
+    g = res["governance_derived"]
+    pct = lambda v: f"{v:.1f}%"
+    saturated = [str(c) for c in res["concs"] if c >= 16] or [str(max(res["concs"]))]
+    out = []
+    if "morn+key" in g:
+        for mode in res["modes"]:
+            for conc in saturated:
+                x = g["morn+key"][mode][conc]
+                out.append({"name": f"identity — {mode}: morn+key throughput at c={conc}, % of morn",
+                            "measured": rng(x, "rps_pct_of_morn", pct), "goal": "≥ 95%",
+                            "pass": x["rps_pct_of_morn"] >= 95})
+    if "morn+governed" in g:
+        for mode in res["modes"]:
+            x = g["morn+governed"][mode][mid]
+            out.append({"name": f"metering — {mode}: morn+governed added p99 (vs direct) at c={mid}",
+                        "measured": rng(x, "added_p99_us", ms) + " ms (core morn: "
+                        + rng(res["derived"][mode][mid], "added_p99_us", ms) + "; Δ vs morn "
+                        + rng(x, "delta_p99_us", lambda v: f"{v / 1000:+.2f}") + ")",
+                        "goal": "< 1 ms", "pass": x["added_p99_us"] < 1000})
+        for mode in res["modes"]:
+            for conc in saturated:
+                x = g["morn+governed"][mode][conc]
+                out.append({"name": f"metering — {mode}: morn+governed throughput at c={conc}, % of morn",
+                            "measured": rng(x, "rps_pct_of_morn", pct), "goal": "≥ 90%",
+                            "pass": x["rps_pct_of_morn"] >= 90})
+    return out
 
 
 def derive_one(dr, ng, mo):
@@ -606,10 +860,17 @@ def derive(res):
             c = res["cells"][mode][str(conc)]
             per_round = [derive_one(dr, ng, mo) for dr, ng, mo in
                          zip(c["direct"]["rounds"], c["nginx"]["rounds"], c["morn"]["rounds"])]
-            d = {k: statistics.median(x[k] for x in per_round) for k in per_round[0]}
-            d["range"] = {k: [min(x[k] for x in per_round), max(x[k] for x in per_round)] for k in per_round[0]}
-            derived[mode][str(conc)] = d
+            derived[mode][str(conc)] = median_range(per_round)
     res["derived"] = derived
+    variants = [t for t in res.get("target_names", []) if t in ("morn+key", "morn+governed")]
+    res["governance_derived"] = {
+        v: {mode: {str(conc): median_range([
+            derive_variant(dr, mo, vr) for dr, mo, vr in zip(
+                res["cells"][mode][str(conc)]["direct"]["rounds"],
+                res["cells"][mode][str(conc)]["morn"]["rounds"],
+                res["cells"][mode][str(conc)][v]["rounds"])])
+            for conc in res["concs"]} for mode in res["modes"]}
+        for v in variants}
 
     targets = []
     top = str(max(res["concs"]))
@@ -631,6 +892,7 @@ def derive(res):
             targets.append({"name": f"stream: added TTFB p50 at c={conc}{note}",
                             "measured": rng(x, "added_ttfb_p50_us", ms) + " ms",
                             "goal": "< 1 ms", "pass": x["added_ttfb_p50_us"] < 1000})
+    targets += governance_targets(res, mid)
     p = res["process"]
     idle = p["idle_rss_kb"] / 1024
     targets.append({"name": "idle RSS", "measured": f"{idle:.1f} MB", "goal": "< 30 MB", "pass": idle < 30})
@@ -671,6 +933,8 @@ def main():
         with open(os.path.join(OUT, "latest.md"), "w") as f:
             f.write(report(res))
         return
+    if not {"direct", "nginx", "morn"} <= set(TARGETS) or not set(TARGETS) <= set(ALL_TARGETS):
+        die(f"MORN_BENCH_TARGETS: direct, nginx and morn are required; known: {', '.join(ALL_TARGETS)}")
     check_binaries()
     build_loadgen()
     os.makedirs(OUT, exist_ok=True)
@@ -686,9 +950,9 @@ def main():
                + ["python3", "bench/run.py"]),
            "machine": machine(), "git": git_info(), "versions": versions(),
            "settings": {"secs": SECS, "warmup": WARMUP, "rounds": ROUNDS, "threads": THREADS, "taskset": TASKSET},
-           "modes": MODES, "concs": CONCS, "cells": {}}
+           "modes": MODES, "concs": CONCS, "target_names": TARGETS, "cells": {}}
 
-    mock = nginx = morn = None
+    mock = nginx = morn = gov = None
     try:
         mock, mock_port = start_mock(tmp)
         log(f"mock on {mock_port}")
@@ -700,31 +964,50 @@ def main():
 
         nginx, nginx_port = start_nginx(tmp, mock_port)
         log(f"nginx on {nginx_port}")
-        morn, morn_port, _ = start_morn(tmp, mock_port)
-        log(f"morn on {morn_port} (pid {morn.pid})")
+        morn, morn_port, boot = start_morn(tmp, mock_port, "morn")
+        log(f"morn on {morn_port} (pid {morn.pid}): master key and, as morn+key, its bootstrap API key")
         ports = {"direct": mock_port, "nginx": nginx_port, "morn": morn_port}
+        bearers = {"direct": MASTER_KEY, "nginx": MASTER_KEY, "morn": MASTER_KEY}
+        server_pids = {"direct": lambda: [mock.pid],
+                       "nginx": lambda: children(nginx.pid),
+                       "morn": lambda: [morn.pid]}
+        if "morn+key" in TARGETS:
+            ports["morn+key"], bearers["morn+key"] = morn_port, boot["api_key"]
+            server_pids["morn+key"] = lambda: [morn.pid]
+        if "morn+governed" in TARGETS:
+            # A process of its own: with any limit or budget in a process, admission no
+            # longer skips the policy lookups for the master key and other keys either.
+            gov, gov_port, gov_boot = start_morn(tmp, mock_port, "morn-governed")
+            res["governance"] = govern(gov_port, gov_boot)
+            log(f"morn-governed on {gov_port} (pid {gov.pid}): key {res['governance']['key_id']} "
+                "under a rate limit and a budget, admitted under them")
+            ports["morn+governed"], bearers["morn+governed"] = gov_port, gov_boot["api_key"]
+            server_pids["morn+governed"] = lambda: [gov.pid]
 
-        res["sanity"] = sanity(ports, tmp)
+        boot_lines = count_lines(os.path.join(tmp, "morn.log"))
+        res["sanity"] = sanity(ports, bearers, tmp)
         time.sleep(1.0)
         idle_rss = proc_status(morn.pid, "VmRSS")
         log(f"morn idle RSS {idle_rss / 1024:.1f} MB")
 
-        server_pids = {"direct": lambda: [mock.pid],
-                       "nginx": lambda: children(nginx.pid),
-                       "morn": lambda: [morn.pid]}
         total = len(MODES) * len(CONCS) * len(TARGETS) * ROUNDS
         n = 0
         raw = {}
         for rnd in range(ROUNDS):
+            # direct and nginx first, then the morn variants in an order rotated every
+            # round, so no variant always runs right after another.
+            morns = [t for t in TARGETS if t.startswith("morn")]
+            k = rnd % len(morns)
+            order = [t for t in TARGETS if not t.startswith("morn")] + morns[k:] + morns[:k]
             for mode in MODES:
                 for conc in CONCS:
-                    for t in TARGETS:
+                    for t in order:
                         n += 1
                         pids = server_pids[t]()
                         ours = sorted(set(pids) | {mock.pid})
                         c0, m0, o0, io0 = cpu_secs(pids), cpu_secs([mock.pid]), cpu_secs(ours), io_syscalls(pids)
                         busy0, t0 = machine_busy_secs(), time.monotonic()
-                        r = run_cell(t, ports[t], mode, conc, tmp)
+                        r = run_cell(t, ports[t], mode, conc, tmp, bearers[t])
                         wall = time.monotonic() - t0
                         busy = machine_busy_secs() - busy0
                         r["server_cpu_s"] = cpu_secs(pids) - c0
@@ -749,14 +1032,22 @@ def main():
                 for t, rs in by_t.items():
                     res["cells"].setdefault(mode, {}).setdefault(conc, {})[t] = median_result(rs)
 
+        if gov is not None:
+            res["ledger"] = {"morn+governed": ledger_state(gov_port), "morn": ledger_state(morn_port)}
+            ws, kid = gov_boot["workspace_id"], res["governance"]["key_id"]
+            res["governance"]["budget_end"] = next(
+                (b for b in api_json(gov_port, "GET", f"/api/v1/workspaces/{ws}/budgets")["data"]
+                 if b.get("scope_id") == kid), None)
+            log(f"ledger after the run: {res['ledger']}")
         peak = proc_status(morn.pid, "VmHWM")
-        try:
-            log_lines = sum(1 for _ in open(os.path.join(tmp, "morn.log")))
-        except OSError:
-            log_lines = -1
+        # Lines logged during the run (after the bootstrap report).
+        log_lines = count_lines(os.path.join(tmp, "morn.log")) - boot_lines
         res["process"] = {"ready_fresh_ms": fresh, "ready_restart_ms": restart,
                           "idle_rss_kb": idle_rss, "peak_rss_kb": peak, "log_lines": log_lines}
+        if gov is not None:
+            res["process"]["governed_peak_rss_kb"] = proc_status(gov.pid, "VmHWM")
     finally:
+        stop(gov, "morn-governed")
         stop(morn, "morn")
         stop(nginx, "nginx")
         stop(mock, "morn-mock")
