@@ -166,7 +166,9 @@ async fn a_requests_per_minute_limit_answers_429_with_retry_after_and_openai_hea
     }
     // The three admitted may straddle a minute boundary; then a fourth fits.
     assert!((3..=4).contains(&admitted), "admitted {admitted}");
-    let (headers, text) = refused.expect("the limit refused something");
+    let Some((headers, text)) = refused else {
+        panic!("the limit refused nothing")
+    };
     let retry: u64 = headers["retry-after"].to_str()?.parse()?;
     assert!((1..=60).contains(&retry));
     let error: Value = serde_json::from_str(&text)?;

@@ -11,7 +11,7 @@
 mod admit;
 mod alerts;
 pub mod estimate;
-mod period;
+pub(crate) mod period;
 mod policy;
 mod pricing;
 

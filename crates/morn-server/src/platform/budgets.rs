@@ -16,7 +16,6 @@ use serde_json::json;
 
 use super::access::WsAccess;
 use super::audit::{Entry, record};
-use super::calendar::{Month, day_start, next_day};
 use super::error::{PResult, PlatformError};
 use super::extract::{Body, List, new_id, now_ms};
 use super::policy::{double_option, plausible_id, resolve_scope, usage_filter};
@@ -43,14 +42,8 @@ pub struct BudgetView {
 
 /// The current period of `period` at `now`: `[start, end)`, `end` `None` for total.
 pub fn current_period(period: BudgetPeriod, now: i64) -> (i64, Option<i64>) {
-    match period {
-        BudgetPeriod::Day => (day_start(now), Some(next_day(now))),
-        BudgetPeriod::Month => {
-            let month = Month::of(now);
-            (month.start_ms(), Some(month.next().start_ms()))
-        }
-        BudgetPeriod::Total => (0, None),
-    }
+    let (start, end) = crate::metering::period::budget_window(period, now);
+    (start, (end != i64::MAX).then_some(end))
 }
 
 async fn view(state: &Shared, budget: Budget) -> PResult<BudgetView> {

@@ -64,16 +64,6 @@ impl std::fmt::Display for Month {
     }
 }
 
-/// Midnight UTC of the day containing `ms`.
-pub fn day_start(ms: i64) -> i64 {
-    ms.div_euclid(DAY_MS) * DAY_MS
-}
-
-/// Midnight UTC of the next day.
-pub fn next_day(ms: i64) -> i64 {
-    day_start(ms) + DAY_MS
-}
-
 /// Parses a client timestamp: unix milliseconds (`1735689600000`), an RFC 3339
 /// date-time (`2025-01-01T00:00:00Z`, `...+02:00`, fractional seconds allowed) or a
 /// date (`2025-01-01`, midnight UTC). `None` for anything else or outside
@@ -275,8 +265,6 @@ mod tests {
         );
         assert_eq!(Month::parse("2024-1"), None);
         assert_eq!(Month::parse("1969-12"), None);
-        assert_eq!(day_start(t), parse_time("2024-02-29").unwrap_or_default());
-        assert_eq!(next_day(t), parse_time("2024-03-01").unwrap_or_default());
         assert_eq!(format_rfc3339(t), "2024-02-29T23:59:59.999Z");
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_rfc3339(MAX_MS), "9999-12-31T23:59:59.999Z");

@@ -10,7 +10,7 @@
 mod access;
 mod audit;
 mod budgets;
-mod calendar;
+pub(crate) mod calendar;
 mod catalog;
 mod error;
 mod extract;
