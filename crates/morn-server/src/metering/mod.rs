@@ -218,7 +218,10 @@ impl Meter {
                     Refusal::Unavailable => {}
                 }
                 // The record's error class is the error's stable code.
-                metered.finish(Finish::failed(&err, &err.code));
+                metered.finish(Finish {
+                    upstream: false,
+                    ..Finish::failed(&err, &err.code)
+                });
                 Err(err)
             }
         }
@@ -317,13 +320,18 @@ pub struct Finish<'a> {
     pub served_model: Option<&'a str>,
     pub deployment: Option<&'a str>,
     pub ttft: Option<Duration>,
+    /// The failure came from upstream (counted in `morn_upstream_errors_total` when it
+    /// is a timeout, a rate limit or a server error).
+    pub upstream: bool,
 }
 
 impl<'a> Finish<'a> {
+    /// A request the gateway could not serve.
     pub fn failed(err: &ApiError, class: &'a str) -> Self {
         Self {
             status: err.status(),
             error_class: Some(class),
+            upstream: true,
             ..Self::default()
         }
     }
@@ -445,6 +453,12 @@ impl Metered {
             .price(tenant, &model, end.deployment)
             .map_or(0, |p| p.cost(&usage).micros);
         let acknowledged = meter.ledger.record(record);
+        if end.upstream
+            && let Some(class) = end.error_class
+            && matches!(end.status, 408 | 429 | 500..=599)
+        {
+            meter.metrics.upstream_error(class);
+        }
         meter.metrics.observe_request(&RequestSample {
             endpoint: &record.endpoint,
             model: &record.model,
