@@ -211,6 +211,7 @@ impl StreamMeter {
             served_model: self.model.as_deref(),
             deployment: self.deployment.as_deref(),
             ttft: self.ttft,
+            upstream: false,
         });
     }
 }
