@@ -102,27 +102,13 @@ impl Metrics {
     /// tokens and cost. `error_class` is not counted here: [`Self::upstream_error`]
     /// counts each failed upstream attempt, retried ones included.
     pub fn observe_request(&self, sample: &RequestSample<'_>) {
-        let model = self.model(sample.model);
-        model.endpoint(sample.endpoint).observe(sample);
-        if let Some(ttft) = sample.ttft {
-            model.ttft.observe(ttft);
+        // Record under the shared lock rather than cloning the `Arc` out: an `Arc`
+        // clone and drop are two more contended atomic writes per request.
+        if let Some(series) = read(&self.models).get(sample.model) {
+            series.observe(sample);
+            return;
         }
-        let tokens = [
-            sample.input_tokens,
-            sample.output_tokens,
-            sample.cache_read_tokens,
-            sample.reasoning_tokens,
-        ];
-        for (counter, n) in model.tokens.iter().zip(tokens) {
-            if n > 0 {
-                counter.fetch_add(n, Relaxed);
-            }
-        }
-        // A counter never goes down; a negative cost would be a pricing bug, not a
-        // refund.
-        if sample.cost_micros > 0 {
-            model.cost_micros.fetch_add(sample.cost_micros, Relaxed);
-        }
+        self.insert_model(sample.model).observe(sample);
     }
 
     /// A request refused by a rate limit. `scope`: key, user, workspace; `limit`:
@@ -175,10 +161,7 @@ impl Metrics {
     }
 
     /// The series of `model`, created on first sight while under the bound.
-    fn model(&self, model: &str) -> Arc<ModelSeries> {
-        if let Some(series) = read(&self.models).get(model) {
-            return series.clone();
-        }
+    fn insert_model(&self, model: &str) -> Arc<ModelSeries> {
         let mut models = self.models.write().unwrap_or_else(PoisonError::into_inner);
         // `other` does not count against the bound, so the bound is exact.
         let named = models.len() - usize::from(models.contains_key(OTHER));
@@ -211,13 +194,40 @@ struct ModelSeries {
 const TOKEN_KINDS: [&str; 4] = ["input", "output", "cache_read", "reasoning"];
 
 impl ModelSeries {
-    fn endpoint(&self, endpoint: &str) -> Arc<EndpointSeries> {
-        if let Some(series) = read(&self.endpoints)
+    fn observe(&self, sample: &RequestSample<'_>) {
+        // The read guard must be gone before `endpoint` takes the write lock: a guard
+        // living on in a `match` scrutinee would deadlock this thread.
+        let known = read(&self.endpoints)
             .iter()
-            .find(|s| s.endpoint == endpoint)
-        {
-            return series.clone();
+            .find(|s| s.endpoint == sample.endpoint)
+            .cloned();
+        match known {
+            Some(series) => series.observe(sample),
+            None => self.endpoint(sample.endpoint).observe(sample),
         }
+        if let Some(ttft) = sample.ttft {
+            self.ttft.observe(ttft);
+        }
+        let tokens = [
+            sample.input_tokens,
+            sample.output_tokens,
+            sample.cache_read_tokens,
+            sample.reasoning_tokens,
+        ];
+        for (counter, n) in self.tokens.iter().zip(tokens) {
+            if n > 0 {
+                counter.fetch_add(n, Relaxed);
+            }
+        }
+        // A counter never goes down; a negative cost would be a pricing bug, not a
+        // refund.
+        if sample.cost_micros > 0 {
+            self.cost_micros.fetch_add(sample.cost_micros, Relaxed);
+        }
+    }
+
+    /// The series of `endpoint`, created under the write lock.
+    fn endpoint(&self, endpoint: &str) -> Arc<EndpointSeries> {
         let mut endpoints = self
             .endpoints
             .write()
