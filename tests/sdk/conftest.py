@@ -146,6 +146,11 @@ retry = {{ max_attempts = 1 }}
 [routing.health]
 enabled = false
 
+# First start creates an organization with an owner API key (printed on stderr), for
+# the tests that need a workspace key rather than the master key (rate limits).
+[bootstrap]
+email = "sdk-owner@example.com"
+
 [providers.mock_openai]
 kind = "openai"
 base_url = "{mock_url}/v1"
