@@ -70,7 +70,17 @@ impl Morn {
     /// Writes `config` and starts `morn serve` on port 0; returns once it printed its
     /// address. `env` adds environment variables.
     pub fn start(config: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_with_data(config, env, None)
+    }
+
+    /// Like `start`, with the data directory at `data` (default: `<its dir>/data`).
+    pub fn start_with_data(
+        config: &str,
+        env: &[(&str, &str)],
+        data: Option<&Path>,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
+        let data = data.map_or_else(|| dir.path().join("data"), Path::to_path_buf);
         let config_path = dir.path().join("morn.toml");
         std::fs::write(&config_path, config)?;
         let stderr_path = dir.path().join("stderr.log");
@@ -78,7 +88,7 @@ impl Morn {
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(&config_path)
             .arg("--data-dir")
-            .arg(dir.path().join("data"))
+            .arg(&data)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("MORN_MASTER_KEY", KEY)
