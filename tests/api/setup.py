@@ -75,6 +75,13 @@ ids = {
     "user_del": member("fuzz-del"),
     "ws_del": workspace("fuzz-del"),
 }
+limits, budgets, prices = f"/workspaces/{ws}/limits", f"/workspaces/{ws}/budgets", f"/orgs/{org}/prices"
+ids["limit"] = call("POST", limits, {"scope": "key", "scope_id": ids["key"], "rpm": 10})["id"]
+ids["limit_del"] = call("POST", limits, {"scope": "workspace", "rpm": 10})["id"]
+ids["budget"] = call("POST", budgets, {"scope": "workspace", "period": "month", "amount_micros": 10})["id"]
+ids["budget_del"] = call("POST", budgets, {"scope": "workspace", "period": "day", "amount_micros": 10})["id"]
+ids["price"] = call("POST", prices, {"model": "fuzz", "price": {"input": 1, "output": 2}})["id"]
+ids["price_del"] = call("POST", prices, {"model": "fuzz-del", "price": {"input": 1, "output": 2}})["id"]
 
 
 def op(name: str, **params: str) -> str:
@@ -98,6 +105,11 @@ sections.append(op(f"DELETE {p}/orgs/{{org}}/models/{{id}}", id=ids["model_del"]
 sections.append(op(f"PATCH {p}/workspaces/{{ws}}/members/{{user_id}}", user_id=ids["user"]))
 sections.append(op(f"DELETE {p}/workspaces/{{ws}}/members/{{user_id}}", user_id=ids["user_del"]))
 sections.append(op(f"POST {p}/users/{{id}}/password", id=ids["user"]))
+for path, name in ((f"{p}/workspaces/{{ws}}/limits", "limit"), (f"{p}/workspaces/{{ws}}/budgets", "budget"), (f"{p}/orgs/{{org}}/prices", "price")):
+    for method in ("GET", "PATCH"):
+        sections.append(op(f"{method} {path}/{{id}}", id=ids[name]))
+    sections.append(op(f"DELETE {path}/{{id}}", id=ids[name + "_del"]))
+sections.append(op(f"GET {p}/workspaces/{{ws}}/invoices/{{month}}", month="2025-01"))
 # The gateway admin endpoints take the master key only.
 for name in (f"GET {p}/admin/deployments", f"POST {p}/admin/reload"):
     sections.append(
