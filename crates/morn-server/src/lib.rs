@@ -13,6 +13,7 @@ mod routes;
 mod serve;
 mod state;
 mod stream;
+pub mod tenancy;
 
 pub use routes::router;
 pub use serve::{ServeOptions, serve};

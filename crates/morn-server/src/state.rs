@@ -8,8 +8,11 @@ use morn_providers::Secret;
 /// Everything handlers need. Handlers get it as [`Shared`].
 #[derive(Clone)]
 pub struct AppState {
-    /// Model resolution and upstream calls.
+    /// Model resolution and upstream calls for the config file's models (the master
+    /// key, and organizations without catalog entries).
     pub gateway: Arc<Gateway>,
+    /// Per-organization gateways over catalog models; see `tenancy::gateway_for`.
+    pub tenancy: Arc<crate::tenancy::Tenancy>,
     /// Identity: the record store, vault, token keys and the API key cache.
     pub identity: Arc<crate::identity::Identity>,
     /// Prices, rate limits, budgets, the usage ledger and metrics.

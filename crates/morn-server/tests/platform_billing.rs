@@ -78,6 +78,11 @@ impl Env {
             .map_err(|e| anyhow::anyhow!(e))?;
         let state = AppState {
             gateway: Arc::new(morn_gateway::Gateway::new(&[], Default::default())),
+            tenancy: morn_server::tenancy::Tenancy::start(
+                Vec::new(),
+                Default::default(),
+                identity.clone(),
+            ),
             reload: None,
             meter,
             identity,

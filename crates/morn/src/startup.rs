@@ -10,6 +10,7 @@ use anyhow::Context;
 use morn_gateway::{DeploymentSpec, Gateway, RouteSpec};
 use morn_providers::Provider;
 use morn_server::metering::{Meter, MeterSettings};
+use morn_server::tenancy::Tenancy;
 use morn_server::{AppState, AuthSettings, ReloadHook, ServeOptions};
 
 use crate::config::Settings;
@@ -23,14 +24,24 @@ pub async fn serve(settings: Settings, config_path: Option<PathBuf>) -> anyhow::
     let refresher = identity
         .keys
         .spawn_refresher(store.clone(), settings.key_refresh);
-    let gateway = Arc::new(build_gateway(&settings).map_err(anyhow::Error::msg)?);
-    let reload = reload_hook(gateway.clone(), config_path);
+    let specs = route_specs(&settings).map_err(anyhow::Error::msg)?;
+    let gateway = Arc::new(Gateway::new(&specs, settings.health.clone()));
+    // Catalog models per organization, over the same config routes (and providers).
+    let tenancy = Tenancy::start(specs, settings.health.clone(), identity.clone());
+    let reload = reload_hook(gateway.clone(), tenancy.clone(), config_path);
     let meter = build_meter(&settings, store.clone()).await?;
     // Records a killed predecessor left in the ledger reach the store before any
     // budget is seeded from it.
     meter.drain().await;
     let background = meter.spawn_background();
-    let state = build_state(&settings, identity, gateway, meter.clone(), reload.clone())?;
+    let state = build_state(
+        &settings,
+        identity,
+        gateway,
+        tenancy,
+        meter.clone(),
+        reload.clone(),
+    )?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -74,14 +85,6 @@ async fn bootstrap_if_empty(
     eprint!("first start: created the first organization\n{report}");
     tracing::info!(org = %org, "bootstrapped the first organization");
     Ok(())
-}
-
-/// Builds providers and the routing table from validated settings.
-fn build_gateway(settings: &Settings) -> Result<Gateway, String> {
-    Ok(Gateway::new(
-        &route_specs(settings)?,
-        settings.health.clone(),
-    ))
 }
 
 fn route_specs(settings: &Settings) -> Result<Vec<RouteSpec>, String> {
@@ -175,12 +178,14 @@ fn build_state(
     settings: &Settings,
     identity: Arc<morn_server::identity::Identity>,
     gateway: Arc<Gateway>,
+    tenancy: Arc<Tenancy>,
     meter: Arc<Meter>,
     reload: ReloadHook,
 ) -> anyhow::Result<AppState> {
     let master_key = settings.master_key.clone().context("no master key")?;
     Ok(AppState {
         gateway,
+        tenancy,
         meter,
         identity,
         auth: Arc::new(AuthSettings { master_key }),
@@ -191,12 +196,17 @@ fn build_state(
 
 /// Re-reads the config file and environment and swaps the routing table. Server
 /// settings (listen address, data dir, master key) need a restart and are not touched.
-fn reload_hook(gateway: Arc<Gateway>, config_path: Option<PathBuf>) -> ReloadHook {
+fn reload_hook(
+    gateway: Arc<Gateway>,
+    tenancy: Arc<Tenancy>,
+    config_path: Option<PathBuf>,
+) -> ReloadHook {
     Arc::new(move || {
         let settings = crate::commands::load_settings(config_path.as_deref(), None)
             .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>())?;
         let specs = route_specs(&settings).map_err(|e| vec![e])?;
         gateway.reload(&specs);
+        tenancy.set_config_routes(specs.clone());
         tracing::info!(models = specs.len(), "routing configuration reloaded");
         Ok(specs.len())
     })

@@ -56,7 +56,8 @@ pub(crate) async fn serve(
     let headers = metered.rate_headers().cloned();
     if req.stream {
         let req = Arc::new(req);
-        let stream = match state.gateway.chat_stream(&req).await {
+        let gateway = crate::tenancy::gateway_for(state, call.principal);
+        let stream = match gateway.chat_stream(&req).await {
             Ok(stream) => stream,
             Err(err) => {
                 metered.finish(Finish::failed(&err, &err.code));
@@ -68,7 +69,8 @@ pub(crate) async fn serve(
         rate_headers(&mut response, headers.as_ref());
         return Ok(response);
     }
-    let (resp, served) = match state.gateway.chat(&req).await {
+    let gateway = crate::tenancy::gateway_for(state, call.principal);
+    let (resp, served) = match gateway.chat(&req).await {
         Ok(answer) => answer,
         Err(err) => {
             metered.finish(Finish::failed(&err, &err.code));

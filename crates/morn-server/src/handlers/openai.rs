@@ -78,7 +78,8 @@ pub async fn embeddings(
             })
             .await?;
         let headers = metered.rate_headers().cloned();
-        let (resp, served) = match state.gateway.embed(&req).await {
+        let gateway = crate::tenancy::gateway_for(&state, &principal);
+        let (resp, served) = match gateway.embed(&req).await {
             Ok(answer) => answer,
             Err(err) => {
                 metered.finish(Finish::failed(&err, &err.code));
@@ -109,7 +110,7 @@ pub async fn list_models(
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
 ) -> Response {
-    let mut models = state.gateway.models();
+    let mut models = crate::tenancy::gateway_for(&state, &principal).models();
     models.retain(|m| principal.allows_model(&m.id));
     match Dialect::detect("/v1/models", &headers) {
         Dialect::Anthropic => json_response(morn_protocol::anthropic::render_model_list(&models)),
@@ -125,8 +126,7 @@ pub async fn get_model(
     Path(id): Path<String>,
 ) -> Response {
     let dialect = Dialect::detect("/v1/models", &headers);
-    match state
-        .gateway
+    match crate::tenancy::gateway_for(&state, &principal)
         .model(&id)
         .filter(|m| principal.allows_model(&m.id))
     {

@@ -1,8 +1,9 @@
 //! Who is calling and what they may touch, as extractors.
 //!
 //! [`Caller`] authenticates: `Authorization: Bearer <access token>` (a user, whose
-//! session must still be live: revoking a session stops its access tokens at once) or
-//! the master key (the `system` actor, owner of everything).
+//! session must still be live: revoking a session stops its access tokens at once, and
+//! who must still be active: deactivating a user stops them at once too) or the master
+//! key (the `system` actor, owner of everything).
 //!
 //! [`WsAccess`], [`OrgAccess`] and [`UserAccess`] authorize against the route's
 //! [`Rule`](super::routes::Rule), which the route table attaches to every route, so the
@@ -96,16 +97,21 @@ async fn authenticate(state: &Shared, token: &str) -> PResult<Caller> {
     }
     let now = now_ms();
     let claims = state.identity.jwt.verify(token, now / 1000)?;
-    // One indexed lookup per call: a revoked or signed-out session loses its access
-    // tokens at once instead of when they expire.
-    let live = state
-        .identity
-        .store
-        .list_sessions(&claims.sub, now)
-        .await?
-        .iter()
-        .any(|s| s.family_id == claims.sid);
-    if !live {
+    // Two indexed lookups per call, run concurrently so they cost one round trip of
+    // latency: a revoked or signed-out session, or a deactivated user, loses its access
+    // tokens at once instead of when they expire. The platform API is not the hot path;
+    // a cache here would delay both by its refresh interval.
+    let store = &state.identity.store;
+    let (sessions, user) = tokio::try_join!(
+        store.list_sessions(&claims.sub, now),
+        store.get_user(&claims.sub)
+    )?;
+    if !user.is_some_and(|u| u.is_active) {
+        return Err(PlatformError::Unauthenticated(
+            "This account is deactivated.",
+        ));
+    }
+    if !sessions.iter().any(|s| s.family_id == claims.sid) {
         return Err(PlatformError::Unauthenticated("This session has ended."));
     }
     Ok(Caller::User {

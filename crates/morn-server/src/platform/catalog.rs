@@ -1,5 +1,10 @@
 //! Providers and models as data: `/orgs/{org}/providers` and `/orgs/{org}/models`.
-//! They are stored here; the gateway loads them into its routing table.
+//! They are stored here; [`crate::tenancy`] loads them into the organization's routing
+//! table every second, and at once after each write on this replica.
+//!
+//! The config file's models are listed too (`"source": "config"`, `"read_only": true`,
+//! id `config:<name>`) but cannot be changed here, and no catalog model may take a
+//! config model's name or alias.
 //!
 //! A provider's `api_key` is write-only: it is sealed in the vault under the secret
 //! name of the provider, bound to the associated data `"{org_id}/{workspace_id or
@@ -118,6 +123,7 @@ pub async fn create_provider(
     apply(&state, &mut record, body).await?;
     state.identity.store.create_provider(&record).await?;
     audit(&state, &access, "provider.create", &record.id, &record.name).await;
+    state.tenancy.refresh().await;
     Ok((
         StatusCode::CREATED,
         Json(provider_view(&state, record).await?),
@@ -201,6 +207,7 @@ pub async fn update_provider(
     apply(&state, &mut record, body).await?;
     store.update_provider(&record).await?;
     audit(&state, &access, "provider.update", &record.id, &record.name).await;
+    state.tenancy.refresh().await;
     Ok(Json(provider_view(&state, record).await?))
 }
 
@@ -220,22 +227,84 @@ pub async fn delete_provider(
         store.delete_secret(&access.org.id, secret).await?;
     }
     audit(&state, &access, "provider.delete", &record.id, &record.name).await;
+    state.tenancy.refresh().await;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /orgs/{org}/models`.
+/// A model as listed: a catalog record, or a read-only config-file entry.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ModelView {
+    Catalog {
+        #[serde(flatten)]
+        record: ModelRecord,
+        source: &'static str,
+        read_only: bool,
+    },
+    Config {
+        id: String,
+        name: String,
+        aliases: Vec<String>,
+        source: &'static str,
+        read_only: bool,
+    },
+}
+
+/// The id prefix of config-file entries, which have no record.
+const CONFIG_ID: &str = "config:";
+
+/// `GET /orgs/{org}/models`: the scope's catalog models; the organization-wide list
+/// ends with the config file's models, which every key of the organization can use.
 pub async fn list_models(
     State(state): State<Shared>,
     access: OrgAccess,
     Query(q): Query<ScopeQuery>,
-) -> PResult<Json<List<ModelRecord>>> {
+) -> PResult<Json<List<ModelView>>> {
     let ws = scope(&state, &access, q.workspace_id).await?;
     let models = state
         .identity
         .store
         .list_models(&access.org.id, ws.as_deref())
         .await?;
-    Ok(Json(List::all(models)))
+    let mut views: Vec<ModelView> = models
+        .into_iter()
+        .map(|record| ModelView::Catalog {
+            record,
+            source: "catalog",
+            read_only: false,
+        })
+        .collect();
+    if ws.is_none() {
+        views.extend(
+            state
+                .tenancy
+                .config_routes()
+                .iter()
+                .map(|r| ModelView::Config {
+                    id: format!("{CONFIG_ID}{}", r.name),
+                    name: r.name.clone(),
+                    aliases: r.aliases.clone(),
+                    source: "config",
+                    read_only: true,
+                }),
+        );
+    }
+    Ok(Json(List::all(views)))
+}
+
+/// Refuses changes to config-file entries and catalog names that would hide one.
+fn not_config(state: &Shared, id: Option<&str>, name: Option<&str>) -> PResult<()> {
+    if id.is_some_and(|id| id.starts_with(CONFIG_ID)) {
+        return Err(PlatformError::Conflict(
+            "Config-file models are read-only; change them in the config file.".to_owned(),
+        ));
+    }
+    if name.is_some_and(|n| state.tenancy.is_config_name(n)) {
+        return Err(PlatformError::Conflict(
+            "A config-file model has this name; choose another.".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,6 +327,7 @@ pub async fn create_model(
     let spec = body
         .spec
         .ok_or(PlatformError::MissingField("spec".to_owned()))?;
+    not_config(&state, None, Some(name.trim()))?;
     let now = now_ms();
     let model = ModelRecord {
         id: new_id(),
@@ -270,6 +340,7 @@ pub async fn create_model(
     };
     state.identity.store.create_model(&model).await?;
     audit(&state, &access, "model.create", &model.id, &model.name).await;
+    state.tenancy.refresh().await;
     Ok((StatusCode::CREATED, Json(model)))
 }
 
@@ -280,6 +351,7 @@ pub async fn update_model(
     Path((_, id)): Path<(String, String)>,
     Body(body): Body<ModelBody>,
 ) -> PResult<Json<ModelRecord>> {
+    not_config(&state, Some(&id), body.name.as_deref().map(str::trim))?;
     let store = &state.identity.store;
     let mut model = store
         .get_model(&access.org.id, &id)
@@ -300,6 +372,7 @@ pub async fn update_model(
     model.updated_at = now_ms();
     store.update_model(&model).await?;
     audit(&state, &access, "model.update", &model.id, &model.name).await;
+    state.tenancy.refresh().await;
     Ok(Json(model))
 }
 
@@ -309,6 +382,7 @@ pub async fn delete_model(
     access: OrgAccess,
     Path((_, id)): Path<(String, String)>,
 ) -> PResult<StatusCode> {
+    not_config(&state, Some(&id), None)?;
     let store = &state.identity.store;
     let model = store
         .get_model(&access.org.id, &id)
@@ -316,6 +390,7 @@ pub async fn delete_model(
         .ok_or(PlatformError::NotFound("model"))?;
     store.delete_model(&access.org.id, &id).await?;
     audit(&state, &access, "model.delete", &model.id, &model.name).await;
+    state.tenancy.refresh().await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -352,10 +427,11 @@ fn valid_name_in(name: &str, slash: bool) -> PResult<String> {
     Ok(name.to_owned())
 }
 
+/// Checks the spec's shape (see `tenancy::ModelSpec`); providers are resolved when the
+/// table is built, so a model may name a provider created later.
 fn valid_spec(spec: Value) -> PResult<Value> {
-    if spec.is_object() {
-        Ok(spec)
-    } else {
-        Err(PlatformError::invalid("spec", "The spec is a JSON object."))
+    match crate::tenancy::ModelSpec::parse(&spec) {
+        Ok(_) => Ok(spec),
+        Err(message) => Err(PlatformError::invalid("spec", message)),
     }
 }

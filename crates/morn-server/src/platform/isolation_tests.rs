@@ -305,6 +305,7 @@ async fn every_route_hides_other_tenants_and_enforces_its_minimum_role() -> anyh
     });
     let state = AppState {
         gateway: Arc::new(morn_gateway::Gateway::new(&[], Default::default())),
+        tenancy: crate::tenancy::Tenancy::start(Vec::new(), Default::default(), identity.clone()),
         meter: crate::metering::Meter::embedded(identity.store.clone(), dir.path())
             .await
             .map_err(|e| anyhow::anyhow!(e))?,
@@ -400,18 +401,20 @@ async fn signup_can_be_disabled() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let store: Arc<dyn Store> = Arc::new(morn_store::SqliteStore::open(dir.path()).await?);
     let (master, _) = morn_auth::MasterKey::generate();
+    let identity = Arc::new(Identity {
+        store,
+        jwt: Arc::new(morn_auth::JwtKeys::from_master(&master)),
+        vault: Arc::new(morn_auth::Vault::new(master, Vec::new())),
+        keys: Arc::new(KeyCache::new()),
+        allow_signup: false,
+    });
     let state = AppState {
         gateway: Arc::new(morn_gateway::Gateway::new(&[], Default::default())),
-        meter: crate::metering::Meter::embedded(store.clone(), dir.path())
+        tenancy: crate::tenancy::Tenancy::start(Vec::new(), Default::default(), identity.clone()),
+        meter: crate::metering::Meter::embedded(identity.store.clone(), dir.path())
             .await
             .map_err(|e| anyhow::anyhow!(e))?,
-        identity: Arc::new(Identity {
-            store,
-            jwt: Arc::new(morn_auth::JwtKeys::from_master(&master)),
-            vault: Arc::new(morn_auth::Vault::new(master, Vec::new())),
-            keys: Arc::new(KeyCache::new()),
-            allow_signup: false,
-        }),
+        identity,
         auth: Arc::new(AuthSettings {
             master_key: morn_providers::Secret::new("sk-master-test"),
         }),

@@ -1,12 +1,14 @@
 //! Workspace members, users created by organization admins, and password resets.
 //!
 //! Admins manage members and viewers; only owners grant, change or remove the admin
-//! and owner roles.
+//! and owner roles. Nobody demotes or removes a workspace's last owner: the store
+//! refuses it atomically and the answer is `409 last_owner`.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use morn_store::{OrgMembership, Role, UserPatch, WorkspaceMembership};
+use axum::response::{IntoResponse, Response};
+use morn_store::{OrgMembership, Role, StoreError, UserPatch, WorkspaceMembership};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -25,6 +27,47 @@ pub struct MemberView {
     name: Option<String>,
     role: Role,
     created_at: i64,
+}
+
+/// A platform error, or the one code of this module: `409 last_owner`. Kept here
+/// because only membership writes can produce it.
+#[derive(Debug)]
+pub enum MemberError {
+    Platform(PlatformError),
+    LastOwner,
+}
+
+impl From<PlatformError> for MemberError {
+    fn from(err: PlatformError) -> Self {
+        Self::Platform(err)
+    }
+}
+
+impl From<StoreError> for MemberError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict { what: "last owner" } => Self::LastOwner,
+            other => Self::Platform(other.into()),
+        }
+    }
+}
+
+impl IntoResponse for MemberError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Platform(err) => err.into_response(),
+            // The platform error shape, with its own stable code.
+            Self::LastOwner => {
+                let body = json!({"error": {
+                    "message": "This is the last owner; make someone else an owner first.",
+                    "code": "last_owner",
+                    "type": "conflict_error",
+                    "param": null,
+                }});
+                (StatusCode::CONFLICT, Json(body)).into_response()
+            }
+        }
+    }
 }
 
 /// Only owners touch the owner and admin roles.
@@ -138,7 +181,7 @@ pub async fn update(
     access: WsAccess,
     Path((_, user_id)): Path<(String, String)>,
     Body(body): Body<RoleChange>,
-) -> PResult<Json<MemberView>> {
+) -> Result<Json<MemberView>, MemberError> {
     let mut membership = find(&state, &access, &user_id).await?;
     may_manage(access.role, membership.role)?;
     may_manage(access.role, body.role)?;
@@ -157,7 +200,7 @@ pub async fn remove(
     State(state): State<Shared>,
     access: WsAccess,
     Path((_, user_id)): Path<(String, String)>,
-) -> PResult<StatusCode> {
+) -> Result<StatusCode, MemberError> {
     let membership = find(&state, &access, &user_id).await?;
     may_manage(access.role, membership.role)?;
     let store = &state.identity.store;

@@ -119,6 +119,17 @@ pub async fn refresh(
     if token.expires_at <= now {
         return Err(PlatformError::TokenExpired);
     }
+    // A deactivated user's sessions stay stored (reactivation brings them back) but
+    // rotate no more; checked before the token is used, so nothing is consumed.
+    if !store
+        .get_user(&token.user_id)
+        .await?
+        .is_some_and(|u| u.is_active)
+    {
+        return Err(PlatformError::Unauthenticated(
+            "This account is deactivated.",
+        ));
+    }
     if token.used_at.is_some() || !store.mark_refresh_token_used(&token.id, now).await? {
         store.revoke_refresh_family(&token.family_id, now).await?;
         let entry = Entry::new_actor(("user", &token.user_id), "auth.token_reused", "session")

@@ -134,15 +134,22 @@ impl TestEnv {
     ) -> anyhow::Result<(Self, Arc<Gateway>)> {
         morn_providers::install_crypto_provider();
         let dir = tempfile::tempdir()?;
-        let gateway = Arc::new(Gateway::new(specs, health));
+        let gateway = Arc::new(Gateway::new(specs, health.clone()));
         let identity = identity(dir.path()).await?;
         let store = identity.store.clone();
         let meter = morn_server::metering::Meter::embedded(identity.store.clone(), dir.path())
             .await
             .map_err(|e| anyhow::anyhow!(e))?;
         meter.spawn_background();
+        // As `morn serve` does: keys and catalog routes refresh in the background.
+        identity
+            .keys
+            .spawn_refresher(store.clone(), Duration::from_millis(200));
+        let tenancy =
+            morn_server::tenancy::Tenancy::start(specs.to_vec(), health, identity.clone());
         let state = AppState {
             gateway: gateway.clone(),
+            tenancy,
             reload: None,
             meter,
             identity,
