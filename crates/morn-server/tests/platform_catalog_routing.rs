@@ -166,7 +166,7 @@ async fn workspace_models_are_for_that_workspace_and_config_models_are_read_only
         &format!("/orgs/{}/providers", alice.org),
         &alice.access,
         json!({"name": "sim", "kind": "openai", "base_url": format!("{sim}/v1"),
-               "workspace_id": alice.ws}),
+               "api_key": "sk-sim-0123456789", "workspace_id": alice.ws}),
     )
     .await?;
     assert_eq!(created.status, 201, "{created:?}");
@@ -247,7 +247,8 @@ async fn a_model_whose_provider_is_unreachable_fails_cleanly_and_recovers() -> a
         &env,
         &providers,
         &alice.access,
-        json!({"name": "later", "kind": "openai", "base_url": "http://127.0.0.1:9/v1"}),
+        json!({"name": "later", "kind": "openai", "base_url": "http://127.0.0.1:9/v1",
+               "api_key": "sk-sim-0123456789"}),
     )
     .await?;
     assert_eq!(created.status, 201, "{created:?}");
@@ -278,10 +279,14 @@ async fn a_model_whose_provider_is_unreachable_fails_cleanly_and_recovers() -> a
     assert_eq!(moved.status, 200, "{moved:?}");
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
-        if chat(&env, &alice_key, "m").await?.0 == 200 {
+        let answer = chat(&env, &alice_key, "m").await?;
+        if answer.0 == 200 {
             break;
         }
-        assert!(Instant::now() < deadline, "the model never recovered");
+        assert!(
+            Instant::now() < deadline,
+            "the model never recovered: {answer:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())

@@ -141,7 +141,7 @@ impl TestEnv {
             .await
             .map_err(|e| anyhow::anyhow!(e))?;
         meter.spawn_background();
-        // As `morn serve` does: keys and catalog routes refresh in the background.
+        // As under `morn serve`: keys and catalog routes refresh in the background.
         identity
             .keys
             .spawn_refresher(store.clone(), Duration::from_millis(200));
