@@ -196,14 +196,15 @@ const TOKEN_KINDS: [&str; 4] = ["input", "output", "cache_read", "reasoning"];
 impl ModelSeries {
     fn observe(&self, sample: &RequestSample<'_>) {
         // The read guard must be gone before `endpoint` takes the write lock: a guard
-        // living on in a `match` scrutinee would deadlock this thread.
-        let known = read(&self.endpoints)
-            .iter()
-            .find(|s| s.endpoint == sample.endpoint)
-            .cloned();
-        match known {
-            Some(series) => series.observe(sample),
-            None => self.endpoint(sample.endpoint).observe(sample),
+        // living on in a `match` scrutinee would deadlock this thread. Recording inside
+        // the block saves the `Arc` clone and drop (two contended atomic writes).
+        let recorded = {
+            let endpoints = read(&self.endpoints);
+            let known = endpoints.iter().find(|s| s.endpoint == sample.endpoint);
+            known.map(|series| series.observe(sample)).is_some()
+        };
+        if !recorded {
+            self.endpoint(sample.endpoint).observe(sample);
         }
         if let Some(ttft) = sample.ttft {
             self.ttft.observe(ttft);

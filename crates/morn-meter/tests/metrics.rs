@@ -222,6 +222,23 @@ fn an_empty_registry_still_renders_every_family() {
 }
 
 #[test]
+fn a_model_served_on_several_endpoints_keeps_one_series_each() {
+    let metrics = Metrics::new();
+    for endpoint in ["chat", "messages", "chat", "embeddings", "messages"] {
+        metrics.observe_request(&RequestSample {
+            endpoint,
+            ..sample("m", 200, 10)
+        });
+    }
+    let s = Scrape::parse(&metrics.render(&LedgerStats::default()));
+    for (endpoint, n) in [("chat", 2.0), ("messages", 2.0), ("embeddings", 1.0)] {
+        let series =
+            format!(r#"morn_requests_total{{endpoint="{endpoint}",model="m",status="200"}}"#);
+        assert_eq!(s.get(&series), n, "{endpoint}");
+    }
+}
+
+#[test]
 fn model_cardinality_is_bounded() {
     let metrics = Metrics::with_max_models(2);
     for model in ["a", "b", "c", "d", "a"] {

@@ -1,6 +1,5 @@
 //! Token counts as OpenAI reports them: the encoders match tiktoken, the chat
 //! accounting matches `prompt_tokens`, and the fast estimate stays on the safe side.
-#![expect(clippy::unwrap_used, reason = "tests")]
 
 use morn_meter::tokens::{
     Encoding, count_inputs, count_prompt, count_text, estimate_prompt_fast, warm_up,
