@@ -142,10 +142,14 @@ async fn build_meter(
                 crate::config::RedisFailureMode::Open => RedisFailure::Open,
                 crate::config::RedisFailureMode::Closed => RedisFailure::Closed,
             };
+            let options = morn_meter::counters::RedisOptions {
+                timeout: Duration::from_millis(m.redis_timeout_ms.clamp(10, 10_000)),
+                ..Default::default()
+            };
             Arc::new(
-                RedisCounters::connect(url.expose(), failure, m.replicas)
+                RedisCounters::connect_with(url.expose(), failure, m.replicas, options)
                     .await
-                    .context("cannot reach Redis (metering.redis_url)")?,
+                    .context("invalid metering.redis_url")?,
             )
         }
         None => Arc::new(LocalCounters::new()),
