@@ -88,6 +88,9 @@ impl Tenancy {
         health: HealthConfig,
         identity: Arc<Identity>,
     ) -> Arc<Self> {
+        // Catalog providers build HTTP clients, which need a TLS crypto provider; `morn
+        // serve` installs it at start, but embedders and tests may not have.
+        morn_providers::install_crypto_provider();
         let tenancy = Arc::new(Self {
             identity,
             health,

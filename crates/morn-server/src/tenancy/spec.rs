@@ -173,6 +173,7 @@ mod tests {
     use serde_json::json;
 
     fn providers() -> HashMap<String, Arc<Provider>> {
+        morn_providers::install_crypto_provider();
         let provider = Provider::new(morn_providers::ProviderSettings {
             name: "sim".into(),
             kind: morn_providers::ProviderKind::OpenAi,
@@ -188,7 +189,6 @@ mod tests {
 
     #[test]
     fn shorthand_and_deployments() {
-        morn_providers::install_crypto_provider();
         let spec = ModelSpec::parse(&json!({"provider": "sim", "aliases": ["g"]})).unwrap();
         let route = spec.route("team/gpt", &providers()).unwrap();
         assert_eq!(route.deployments[0].upstream_model, "team/gpt");
