@@ -223,11 +223,9 @@ async fn a_full_backlog_refuses_records_without_growing_memory() {
         assert!(ledger.record(&record(format!("req-{n}"), n)));
     }
     let before = resident_bytes();
-    let started = Instant::now();
     for n in 1_000..101_000 {
         assert!(!ledger.record(&record(format!("req-{n}"), n)));
     }
-    let refusing = started.elapsed();
     let grown = resident_bytes().saturating_sub(before);
     let stats = ledger.stats();
     assert_eq!(stats.appended, 1_000);
@@ -235,10 +233,6 @@ async fn a_full_backlog_refuses_records_without_growing_memory() {
     assert_eq!(stats.backlog, 1_000);
     // 100,000 refused records (~40 MB as JSON) are neither kept nor queued.
     assert!(grown < 8 << 20, "resident memory grew by {grown} bytes");
-    assert!(
-        refusing < Duration::from_secs(5),
-        "refusing took {refusing:?}"
-    );
 
     // Once stored, the backlog has room again.
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());

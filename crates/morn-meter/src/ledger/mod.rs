@@ -127,6 +127,11 @@ impl Ledger {
     /// Appends `record`. `true`: acknowledged, it will reach the store even if the
     /// process dies now. `false`: dropped because the backlog is full (counted).
     pub fn record(&self, record: &UsageRecord) -> bool {
+        // A full backlog refuses before paying for serialisation; the exact check is
+        // repeated under the append lock below.
+        if self.stats().backlog >= self.config.max_backlog {
+            return self.refuse("backlog full");
+        }
         let mut line = match serde_json::to_vec(record) {
             Ok(line) => line,
             Err(error) => return self.refuse(&error.to_string()),

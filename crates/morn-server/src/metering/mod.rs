@@ -117,8 +117,15 @@ impl Meter {
         .await?)
     }
 
-    /// Keeps policies fresh and the ledger moving until the process ends.
+    /// Keeps policies fresh and the ledger moving until the process ends. Also loads
+    /// the token encoders off the request path (they are only needed when an upstream
+    /// reports no usage, and loading takes ~65 ms).
     pub fn spawn_background(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        tokio::task::spawn_blocking(morn_meter::tokens::warm_up);
+        self.spawn_tasks()
+    }
+
+    fn spawn_tasks(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
         let writer = self.ledger.spawn_writer(self.store.clone());
         let meter = self.clone();
         let refresher = tokio::spawn(async move {
@@ -187,9 +194,9 @@ impl Meter {
                 .max_output_tokens
                 .unwrap_or(self.settings.default_max_output_tokens),
         );
-        let worst_cost = self
-            .price(tenant, start.model, None)
-            .map_or(0, |p| worst_case(&p, start.prompt_tokens, max_output));
+        let worst_cost = self.price(tenant, start.model, None).map_or(0, |p| {
+            p.max_cost(start.prompt_tokens.max(0) as u64, max_output.max(0) as u64)
+        });
         let plan = Admission::plan(
             &policies,
             key,
@@ -277,15 +284,6 @@ pub fn ledger_config(data_dir: &std::path::Path) -> morn_meter::ledger::LedgerCo
         max_backlog: 1_000_000,
         fsync: false,
     }
-}
-
-/// Worst-case cost of a request: every prompt token at the input price and every
-/// output token at the dearer of the output and reasoning prices, rounded up.
-fn worst_case(price: &Price, prompt_tokens: i64, max_output: i64) -> i64 {
-    let input = i128::from(price.input.max(price.cache_write.unwrap_or(0)));
-    let output = i128::from(price.output.max(price.reasoning.unwrap_or(0)));
-    let total = input * i128::from(prompt_tokens) + output * i128::from(max_output);
-    i64::try_from((total + 999_999) / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// What [`Meter::begin`] needs to know about a request.
