@@ -8,13 +8,12 @@
 //! PostgreSQL disagree on where NULLs sort and on string collation.
 
 use std::collections::BTreeMap;
-use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
 use super::map_row;
 use crate::StoreError;
-use crate::backend::{Backend, Query, RowRead, Step, args};
+use crate::backend::{Backend, Query, RowRead, args};
 use crate::metering::{
     TimeBucket, UsageAggregate, UsageDimension, UsageFilter, UsageGrouping, UsageRecord,
 };
@@ -22,8 +21,9 @@ use crate::metering::{
 /// The usage ledger.
 #[async_trait]
 pub trait UsageStore: Send + Sync {
-    /// Inserts the records in one transaction; a request id already stored is skipped,
-    /// so a replayed batch is harmless. Returns how many rows were new.
+    /// Inserts the records (in statements of at most 64 rows, not atomically as a
+    /// whole); a request id already stored is skipped, so a replayed or retried batch
+    /// is harmless. Returns how many rows were new.
     async fn insert_usage(&self, records: &[UsageRecord]) -> Result<u64, StoreError>;
 
     /// One record by request id.
@@ -45,13 +45,6 @@ const USAGE_COLS: &str = "request_id, created_at, org_id, workspace_id, user_id,
      endpoint, model, deployment, stream, status, error_class, input_tokens, output_tokens, \
      cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_micros, estimated, \
      cache_hit, latency_ms, ttft_ms";
-
-/// Columns in [`USAGE_COLS`], i.e. bound parameters per row.
-const COLUMNS: usize = 22;
-
-/// SQLite refuses statements with more than 32,766 bound parameters (PostgreSQL's
-/// bound is 65,535), so a large batch is cut into statements of this many rows.
-const CHUNK_ROWS: usize = 32_766 / COLUMNS;
 
 /// The sums every report row carries. `CAST` because PostgreSQL's `SUM(bigint)` is
 /// `numeric`; `COUNT(error_class)` counts the rows where it is not NULL.
@@ -109,7 +102,7 @@ fn usage_row(row: &impl RowRead) -> Result<UsageRecord, sqlx::Error> {
     })
 }
 
-/// One multi-row INSERT of at most [`CHUNK_ROWS`] records.
+/// One multi-row INSERT of `records`.
 fn insert_chunk(records: &[UsageRecord]) -> Query {
     let mut query = Query::new("INSERT INTO usage_records (")
         .sql(USAGE_COLS)
@@ -230,34 +223,27 @@ fn month_start(at_ms: i64) -> i64 {
     (days - (day_of_month(days) - 1)) * DAY_MS
 }
 
-/// Runs `INSERT`s for `records`, counting new rows exactly when one statement does.
+/// Rows per INSERT statement: a batch is cut into statements of these sizes, largest
+/// first, so only three distinct statement texts ever exist. The driver keeps every
+/// distinct text as a prepared statement per connection; with one text per batch size
+/// (1 to 1,000 rows), that cache filled with hundreds of large statements (hundreds of
+/// megabytes of resident memory under load) and each new size was parsed afresh.
+const STATEMENT_ROWS: [usize; 3] = [64, 8, 1];
+
+/// Inserts `records` in statements of [`STATEMENT_ROWS`] rows; the sum of their
+/// affected-row counts is exactly the number of new rows. No transaction: a failure
+/// part-way leaves a prefix stored, and the retry skips it.
 async fn insert_all<B: Backend>(store: &B, records: &[UsageRecord]) -> Result<u64, StoreError> {
-    if records.len() <= CHUNK_ROWS {
-        // The writer's batches fit in one statement: atomic on its own, and the
-        // driver's affected-rows count is exactly the new rows.
-        return Ok(store.execute(insert_chunk(records)).await?);
-    }
-    // `Backend::transaction` does not report per-statement counts, so the ids already
-    // stored are counted first. Only a concurrent insert of the same ids (which one
-    // ledger directory per process rules out) could make the count high; the rows
-    // themselves are right either way.
-    let ids: BTreeSet<&str> = records.iter().map(|r| r.request_id.as_str()).collect();
-    let ids: Vec<&str> = ids.into_iter().collect();
-    let mut existing = 0u64;
-    for chunk in ids.chunks(32_000) {
-        let query = Query::new("SELECT COUNT(*) AS n FROM usage_records WHERE request_id IN (")
-            .binds(chunk.iter().map(|id| (*id).into()))
-            .sql(")");
-        if let Some(row) = store.fetch_optional(query).await? {
-            existing += u64::try_from(row.int("n")?).unwrap_or(0);
+    let mut inserted = 0;
+    let mut rest = records;
+    for size in STATEMENT_ROWS {
+        while rest.len() >= size {
+            let (chunk, tail) = rest.split_at(size);
+            inserted += store.execute(insert_chunk(chunk)).await?;
+            rest = tail;
         }
     }
-    let steps = records
-        .chunks(CHUNK_ROWS)
-        .map(|chunk| Step::new(insert_chunk(chunk)))
-        .collect();
-    store.transaction(steps, "usage record").await?;
-    Ok((ids.len() as u64).saturating_sub(existing))
+    Ok(inserted)
 }
 
 #[async_trait]
