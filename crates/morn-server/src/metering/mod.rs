@@ -117,11 +117,10 @@ impl Meter {
         .await?)
     }
 
-    /// Keeps policies fresh and the ledger moving until the process ends. Also loads
-    /// the token encoders off the request path (they are only needed when an upstream
-    /// reports no usage, and loading takes ~65 ms).
+    /// Keeps policies fresh and the ledger moving until the process ends. The token
+    /// encoders are not loaded here: they take ~100 MB and are needed only when an
+    /// upstream reports no usage, so the first such request loads them.
     pub fn spawn_background(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
-        tokio::task::spawn_blocking(morn_meter::tokens::warm_up);
         self.spawn_tasks()
     }
 
