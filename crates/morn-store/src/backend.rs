@@ -200,6 +200,14 @@ pub trait Backend: Send + Sync + 'static {
         query: Query,
     ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
 
+    /// Runs `queries` in one transaction and returns the rows they affected in all.
+    /// One commit for many statements: the usage ledger's batches would otherwise pay
+    /// a commit (WAL frames, or a PostgreSQL fsync) per statement.
+    fn execute_all(
+        &self,
+        queries: Vec<Query>,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+
     /// Runs `steps` in one transaction: all of them or none.
     fn transaction(
         &self,

@@ -130,6 +130,17 @@ impl Backend for PgStore {
         Ok(builder.build().execute(&self.pool).await?.rows_affected())
     }
 
+    async fn execute_all(&self, queries: Vec<Query>) -> Result<u64, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let mut affected = 0;
+        for query in queries {
+            let mut builder = builder::<Postgres>(query);
+            affected += builder.build().execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(affected)
+    }
+
     async fn fetch_optional(&self, query: Query) -> Result<Option<PgRow>, sqlx::Error> {
         let mut builder = builder::<Postgres>(query);
         builder.build().fetch_optional(&self.pool).await

@@ -21,9 +21,9 @@ use crate::metering::{
 /// The usage ledger.
 #[async_trait]
 pub trait UsageStore: Send + Sync {
-    /// Inserts the records (in statements of at most 64 rows, not atomically as a
-    /// whole); a request id already stored is skipped, so a replayed or retried batch
-    /// is harmless. Returns how many rows were new.
+    /// Inserts the records in one transaction (statements of at most 64 rows); a
+    /// request id already stored is skipped, so a replayed or retried batch is
+    /// harmless. Returns how many rows were new.
     async fn insert_usage(&self, records: &[UsageRecord]) -> Result<u64, StoreError>;
 
     /// One record by request id.
@@ -230,20 +230,21 @@ fn month_start(at_ms: i64) -> i64 {
 /// megabytes of resident memory under load) and each new size was parsed afresh.
 const STATEMENT_ROWS: [usize; 3] = [64, 8, 1];
 
-/// Inserts `records` in statements of [`STATEMENT_ROWS`] rows; the sum of their
-/// affected-row counts is exactly the number of new rows. No transaction: a failure
-/// part-way leaves a prefix stored, and the retry skips it.
+/// Inserts `records` in statements of [`STATEMENT_ROWS`] rows, all in one transaction
+/// (one commit per batch, not per statement); the sum of their affected-row counts is
+/// exactly the number of new rows. A failure stores nothing, and the retry inserts the
+/// whole batch again.
 async fn insert_all<B: Backend>(store: &B, records: &[UsageRecord]) -> Result<u64, StoreError> {
-    let mut inserted = 0;
+    let mut queries = Vec::new();
     let mut rest = records;
     for size in STATEMENT_ROWS {
         while rest.len() >= size {
             let (chunk, tail) = rest.split_at(size);
-            inserted += store.execute(insert_chunk(chunk)).await?;
+            queries.push(insert_chunk(chunk));
             rest = tail;
         }
     }
-    Ok(inserted)
+    Ok(store.execute_all(queries).await?)
 }
 
 #[async_trait]

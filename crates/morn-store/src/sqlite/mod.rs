@@ -125,6 +125,17 @@ impl Backend for SqliteStore {
         Ok(builder.build().execute(&self.pool).await?.rows_affected())
     }
 
+    async fn execute_all(&self, queries: Vec<Query>) -> Result<u64, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let mut affected = 0;
+        for query in queries {
+            let mut builder = builder::<Sqlite>(query);
+            affected += builder.build().execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(affected)
+    }
+
     async fn fetch_optional(&self, query: Query) -> Result<Option<SqliteRow>, sqlx::Error> {
         let mut builder = builder::<Sqlite>(query);
         builder.build().fetch_optional(&self.pool).await
