@@ -6,7 +6,7 @@
 //! `event` names, and a trailing event without its blank line discarded (a stream cut
 //! mid-event is incomplete, not a shorter event).
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -20,7 +20,8 @@ pub struct SseEvent {
 /// Incremental parser state.
 #[derive(Debug, Default)]
 pub struct SseParser {
-    buf: BytesMut,
+    /// The start of a line whose end has not arrived yet.
+    buf: Vec<u8>,
     event: Option<String>,
     data: String,
     has_data: bool,
@@ -36,6 +37,10 @@ impl SseParser {
     /// Feeds bytes; returns every event completed by them. Invalid UTF-8 in a line is
     /// replaced rather than failing, so one bad byte cannot wedge a stream; the JSON
     /// decoder then reports the event as malformed.
+    ///
+    /// Lines are read straight from `chunk` (searched with `memchr`); only a partial
+    /// last line is copied, to wait for its end. This runs for every upstream read of
+    /// every stream, so it avoids per-line buffers.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
         let mut out = Vec::new();
         let mut rest = chunk;
@@ -45,22 +50,36 @@ impl SseParser {
                 rest = &rest[1..];
             }
         }
-        self.buf.extend_from_slice(rest);
-        while let Some(pos) = self.buf.iter().position(|b| *b == b'\n' || *b == b'\r') {
-            let line = self.buf.split_to(pos);
-            let terminator = self.buf.split_to(1);
-            if terminator[0] == b'\r' {
-                match self.buf.first() {
-                    Some(b'\n') => {
-                        let _ = self.buf.split_to(1);
-                    }
+        if self.buf.is_empty() {
+            let used = self.lines(rest, &mut out);
+            self.buf.extend_from_slice(&rest[used..]);
+        } else {
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.extend_from_slice(rest);
+            let used = self.lines(&buf, &mut out);
+            buf.drain(..used);
+            self.buf = buf;
+        }
+        out
+    }
+
+    /// Handles every complete line of `bytes`; returns how many bytes that used.
+    fn lines(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) -> usize {
+        let mut start = 0;
+        while let Some(offset) = memchr::memchr2(b'\n', b'\r', &bytes[start..]) {
+            let end = start + offset;
+            let mut next = end + 1;
+            if bytes[end] == b'\r' {
+                match bytes.get(next) {
+                    Some(b'\n') => next += 1,
                     Some(_) => {}
                     None => self.pending_cr = true,
                 }
             }
-            self.line(&line, &mut out);
+            self.line(&bytes[start..end], out);
+            start = next;
         }
-        out
+        start
     }
 
     /// Whether bytes of an unfinished event are buffered (used to tell a clean end of
@@ -163,6 +182,32 @@ mod tests {
             );
             assert!(!p.has_partial());
         }
+    }
+
+    #[test]
+    fn one_byte_at_a_time_gives_the_same_events() {
+        let body = b"event: a\r\ndata: x\r\rdata: y\n\ndata: z\r\n\r\n";
+        let mut p = SseParser::new();
+        let events: Vec<SseEvent> = body.iter().flat_map(|b| p.push(&[*b])).collect();
+        assert_eq!(events, parse_all(body));
+        assert_eq!(
+            events,
+            vec![
+                SseEvent {
+                    event: Some("a".into()),
+                    data: "x".into()
+                },
+                SseEvent {
+                    event: None,
+                    data: "y".into()
+                },
+                SseEvent {
+                    event: None,
+                    data: "z".into()
+                },
+            ]
+        );
+        assert!(!p.has_partial());
     }
 
     #[test]

@@ -19,6 +19,8 @@
 //!   emitted once as `Usage` when `[DONE]` arrives, which also marks the stream complete.
 //! - A chunk with an `error` member → `StreamEvent::Error`.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use super::error::{UpstreamError, stream_error};
@@ -50,12 +52,13 @@ struct CallState {
     pending: String,
 }
 
+/// `id` and `model` are borrowed: every chunk repeats them and only the first is used.
 #[derive(Deserialize)]
-struct ChunkIn {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    model: Option<String>,
+struct ChunkIn<'a> {
+    #[serde(default, borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
     #[serde(default)]
     choices: Option<Vec<ChoiceIn>>,
     #[serde(default)]
@@ -282,8 +285,8 @@ impl StreamDecoder for ChatStreamDecoder {
         if !self.started && (!choices.is_empty() || chunk.usage.is_some()) {
             self.started = true;
             out.push(StreamEvent::Start {
-                id: chunk.id.unwrap_or_default(),
-                model: chunk.model.unwrap_or_default(),
+                id: chunk.id.map(Cow::into_owned).unwrap_or_default(),
+                model: chunk.model.map(Cow::into_owned).unwrap_or_default(),
                 usage: None,
             });
         }
