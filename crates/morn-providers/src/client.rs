@@ -3,14 +3,19 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use morn_protocol::{
     ApiError, ChatRequest, ChatResponse, EmbeddingInput, EmbeddingRequest, EmbeddingResponse,
-    ErrorKind, StreamDecoder, anthropic, gemini, openai,
+    StreamDecoder, anthropic, gemini, openai,
 };
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use tokio::time::{Instant, timeout, timeout_at};
 
 use crate::kind::{chat_url, embeddings_url};
 use crate::stream::EventStream;
+use crate::transport::{self, Chain, HttpClient, absolute_uri};
 use crate::{ProviderKind, Secret};
 
 /// What it takes to build a [`Provider`].
@@ -34,29 +39,23 @@ pub struct ProviderSettings {
 #[derive(Debug)]
 pub struct Provider {
     settings: ProviderSettings,
-    http: reqwest::Client,
+    http: HttpClient,
+    /// Sent on every call; cloned per request.
     headers: HeaderMap,
     /// The chat URL parsed once, when it does not depend on the model (not Gemini):
-    /// URL parsing (IDNA included) showed in profiles when done per request.
-    chat_url: Option<reqwest::Url>,
+    /// URL parsing showed in profiles when done per request.
+    chat_uri: Option<Uri>,
 }
 
 impl Provider {
     /// Builds the client. Fails on header names or values that are not valid HTTP.
     pub fn new(settings: ProviderSettings) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .tcp_nodelay(true)
-            .pool_max_idle_per_host(1024)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+        let http = transport::build_client(settings.connect_timeout)?;
         let headers = build_headers(&settings)?;
-        let chat_url = match settings.kind {
+        let chat_uri = match settings.kind {
             ProviderKind::Gemini => None,
             kind => Some(
-                reqwest::Url::parse(&chat_url(kind, &settings.base_url, "", false))
+                absolute_uri(chat_url(kind, &settings.base_url, "", false))
                     .map_err(|e| format!("provider {}: invalid base_url: {e}", settings.name))?,
             ),
         };
@@ -64,7 +63,7 @@ impl Provider {
             settings,
             http,
             headers,
-            chat_url,
+            chat_uri,
         })
     }
 
@@ -83,8 +82,8 @@ impl Provider {
         upstream_model: &str,
     ) -> Result<ChatResponse, ApiError> {
         let body = encode_chat(self.kind(), req, upstream_model)?;
-        let url = self.chat_target(upstream_model, false)?;
-        let bytes = self.post(url, body).await?;
+        let uri = self.chat_target(upstream_model, false)?;
+        let bytes = self.post(uri, body).await?;
         let mut resp = match self.kind() {
             ProviderKind::OpenAi => openai::decode_chat_response(&bytes),
             ProviderKind::Anthropic => anthropic::decode_messages_response(&bytes),
@@ -106,15 +105,25 @@ impl Provider {
         upstream_model: &str,
     ) -> Result<EventStream, ApiError> {
         let body = encode_chat(self.kind(), req, upstream_model)?;
-        let url = self.chat_target(upstream_model, true)?;
-        let response = self.send(url, body).await?;
+        let uri = self.chat_target(upstream_model, true)?;
+        // The deadline covers the whole stream: `EventStream` applies it to every read.
+        let deadline = Instant::now() + self.settings.request_timeout;
+        let response = timeout_at(deadline, self.send(uri, body))
+            .await
+            .unwrap_or_else(|_| Err(self.timed_out()))?;
         let decoder: Box<dyn StreamDecoder> = match self.kind() {
             ProviderKind::OpenAi => Box::new(openai::ChatStreamDecoder::new()),
             ProviderKind::Anthropic => Box::new(anthropic::MessagesStreamDecoder::new()),
             ProviderKind::Gemini => Box::new(gemini::GenerateStreamDecoder::new()),
         };
         let normalize = self.kind() != ProviderKind::OpenAi;
-        let mut stream = EventStream::new(response, decoder, self.settings.name.clone(), normalize);
+        let mut stream = EventStream::new(
+            response.into_body(),
+            deadline,
+            decoder,
+            self.settings.name.clone(),
+            normalize,
+        );
         stream.prime().await?;
         Ok(stream)
     }
@@ -136,7 +145,7 @@ impl Provider {
             ProviderKind::Gemini => gemini::encode_embed_request(req, upstream_model)?,
             _ => openai::encode_embedding_request(req, upstream_model)?,
         };
-        let bytes = self.post(parse_url(&url)?, body).await?;
+        let bytes = self.post(model_uri(url)?, body).await?;
         let decoded = match self.kind() {
             ProviderKind::Gemini => {
                 let texts: Vec<String> = req
@@ -154,12 +163,13 @@ impl Provider {
         decoded.inspect_err(|e| self.log_bad_body(e))
     }
 
-    /// POSTs and returns the body of a successful answer.
-    fn chat_target(&self, upstream_model: &str, stream: bool) -> Result<reqwest::Url, ApiError> {
-        if let Some(url) = &self.chat_url {
-            return Ok(url.clone());
+    /// Where a chat call goes: the URL parsed at start, or for Gemini the one naming
+    /// the model.
+    fn chat_target(&self, upstream_model: &str, stream: bool) -> Result<Uri, ApiError> {
+        if let Some(uri) = &self.chat_uri {
+            return Ok(uri.clone());
         }
-        parse_url(&chat_url(
+        model_uri(chat_url(
             self.kind(),
             &self.settings.base_url,
             upstream_model,
@@ -167,28 +177,40 @@ impl Provider {
         ))
     }
 
-    async fn post(&self, url: reqwest::Url, body: Vec<u8>) -> Result<Bytes, ApiError> {
-        let response = self.send(url, body).await?;
-        response.bytes().await.map_err(|e| self.transport_error(&e))
+    /// POSTs and returns the body of a successful answer, all within `request_timeout`.
+    async fn post(&self, uri: Uri, body: Vec<u8>) -> Result<Bytes, ApiError> {
+        let call = async {
+            let response = self.send(uri, body).await?;
+            match response.into_body().collect().await {
+                Ok(body) => Ok(body.to_bytes()),
+                Err(e) => {
+                    tracing::warn!(provider = %self.settings.name, error = %Chain(&e), "upstream body read failed");
+                    Err(transport::body_error(&e))
+                }
+            }
+        };
+        timeout(self.settings.request_timeout, call)
+            .await
+            .unwrap_or_else(|_| Err(self.timed_out()))
     }
 
     /// POSTs and returns the response once its status is known to be a success;
-    /// an error status is read and decoded in the provider's error format.
-    async fn send(&self, url: reqwest::Url, body: Vec<u8>) -> Result<reqwest::Response, ApiError> {
-        let response = self
-            .http
-            .post(url)
-            .headers(self.headers.clone())
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(&e))?;
+    /// an error status is read and decoded in the provider's error format. The caller
+    /// bounds it in time.
+    async fn send(&self, uri: Uri, body: Vec<u8>) -> Result<Response<Incoming>, ApiError> {
+        let response = self.http.request(self.request(uri, body)).await.map_err(|e| {
+            tracing::warn!(provider = %self.settings.name, error = %Chain(&e), "upstream transport error");
+            transport::call_error(&e)
+        })?;
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(response);
         }
         let retry_after = retry_after_seconds(response.headers());
-        let body = response.bytes().await.unwrap_or_default();
+        let body = match response.into_body().collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(_) => Bytes::new(),
+        };
         let err = match self.kind() {
             // OpenAI's codes (`context_length_exceeded`, ...) are the vocabulary OpenAI
             // clients know, so they pass through.
@@ -207,9 +229,20 @@ impl Provider {
         Err(err)
     }
 
-    fn transport_error(&self, e: &reqwest::Error) -> ApiError {
-        tracing::warn!(provider = %self.settings.name, error = %e, "upstream transport error");
-        transport_error(e)
+    /// The POST with this provider's headers. `Host` is set by the client from the URI.
+    fn request(&self, uri: Uri, body: Vec<u8>) -> Request<Full<Bytes>> {
+        let mut headers = self.headers.clone();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        let mut request = Request::new(Full::new(Bytes::from(body)));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        request
+    }
+
+    fn timed_out(&self) -> ApiError {
+        tracing::warn!(provider = %self.settings.name, timeout = ?self.settings.request_timeout, "upstream call timed out");
+        transport::timed_out()
     }
 
     fn log_bad_body(&self, e: &ApiError) {
@@ -217,34 +250,10 @@ impl Provider {
     }
 }
 
-/// Maps a reqwest failure to what the caller sees: timeouts are 504, everything else
-/// (refused connection, reset, TLS) is 502. The message never carries the URL or error
-/// chain, which may include internal addresses.
-pub(crate) fn transport_error(e: &reqwest::Error) -> ApiError {
-    if e.is_timeout() {
-        ApiError::new(
-            ErrorKind::GatewayTimeout,
-            "The upstream provider did not answer in time.",
-        )
-    } else if e.is_connect() {
-        ApiError::new(
-            ErrorKind::BadGateway,
-            "The upstream provider could not be reached.",
-        )
-        .with_code("upstream_unreachable")
-    } else {
-        ApiError::new(
-            ErrorKind::BadGateway,
-            "The connection to the upstream provider failed.",
-        )
-        .with_code("upstream_connection_failed")
-    }
-}
-
 /// A URL built from config and a model name; a model name that makes it invalid is
 /// the request's fault.
-fn parse_url(url: &str) -> Result<reqwest::Url, ApiError> {
-    reqwest::Url::parse(url).map_err(|_| {
+fn model_uri(url: String) -> Result<Uri, ApiError> {
+    absolute_uri(url).map_err(|_| {
         ApiError::invalid("model", "The model name cannot be used in an upstream URL.")
     })
 }
@@ -268,6 +277,8 @@ fn encode_chat(
 
 fn build_headers(settings: &ProviderSettings) -> Result<HeaderMap, String> {
     let mut headers = HeaderMap::new();
+    // What reqwest sent by default; kept so upstreams see the same request.
+    headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(key) = &settings.api_key {
         let (name, value) = match settings.kind {

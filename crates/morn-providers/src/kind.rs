@@ -1,5 +1,8 @@
 //! Which wire protocol an upstream speaks, with its URLs and auth headers.
 
+use std::borrow::Cow;
+use std::fmt::Write;
+
 use serde::{Deserialize, Serialize};
 
 /// The upstream protocol family. OpenRouter, Ollama, vLLM, llama.cpp and LM Studio are
@@ -44,9 +47,13 @@ pub(crate) fn chat_url(
         ProviderKind::OpenAi => format!("{base}/chat/completions"),
         ProviderKind::Anthropic => format!("{base}/v1/messages"),
         ProviderKind::Gemini if stream => {
-            format!("{base}/models/{upstream_model}:streamGenerateContent?alt=sse")
+            let model = path_segment(upstream_model);
+            format!("{base}/models/{model}:streamGenerateContent?alt=sse")
         }
-        ProviderKind::Gemini => format!("{base}/models/{upstream_model}:generateContent"),
+        ProviderKind::Gemini => {
+            let model = path_segment(upstream_model);
+            format!("{base}/models/{model}:generateContent")
+        }
     }
 }
 
@@ -59,6 +66,40 @@ pub(crate) fn embeddings_url(
     match kind {
         ProviderKind::OpenAi => Some(format!("{base}/embeddings")),
         ProviderKind::Anthropic => None,
-        ProviderKind::Gemini => Some(format!("{base}/models/{upstream_model}:batchEmbedContents")),
+        ProviderKind::Gemini => {
+            let model = path_segment(upstream_model);
+            Some(format!("{base}/models/{model}:batchEmbedContents"))
+        }
+    }
+}
+
+/// A model name as it goes into a URL path: controls, space, `"`, `<`, `>`, `` ` ``,
+/// `{`, `}` and non-ASCII bytes percent-encoded, as the WHATWG URL parser did when
+/// reqwest built these URLs. (Wildcard routes pass client-chosen names through.)
+fn path_segment(model: &str) -> Cow<'_, str> {
+    let encode = |b: u8| b <= b' ' || b >= 0x7f || b"\"<>`{}".contains(&b);
+    if !model.bytes().any(encode) {
+        return Cow::Borrowed(model);
+    }
+    let mut out = String::with_capacity(model.len() * 3);
+    for b in model.bytes() {
+        if encode(b) {
+            let _ = write!(out, "%{b:02X}");
+        } else {
+            out.push(char::from(b));
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_names_are_percent_encoded_where_a_url_path_needs_it() {
+        assert_eq!(path_segment("gemini-2.5-flash"), "gemini-2.5-flash");
+        assert_eq!(path_segment("my model\"é"), "my%20model%22%C3%A9");
+        assert_eq!(path_segment("{a}<b>`"), "%7Ba%7D%3Cb%3E%60");
     }
 }

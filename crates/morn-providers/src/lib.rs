@@ -10,6 +10,7 @@ mod client;
 mod kind;
 mod secret;
 mod stream;
+mod transport;
 
 pub use client::{Provider, ProviderSettings};
 pub use kind::ProviderKind;

@@ -2,10 +2,12 @@
 
 use std::collections::VecDeque;
 
-use bytes::Bytes;
-use futures::StreamExt;
-use futures::stream::BoxStream;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use morn_protocol::{ApiError, SseParser, StreamDecoder, StreamEvent};
+use tokio::time::{Instant, timeout_at};
+
+use crate::transport::{self, Chain};
 
 /// Canonical events decoded from an upstream SSE body.
 ///
@@ -13,9 +15,11 @@ use morn_protocol::{ApiError, SseParser, StreamDecoder, StreamEvent};
 /// upstream chunk), so backpressure from a slow client reaches the upstream. A body
 /// that ends before the upstream's end marker, fails mid-way, or carries an event Morn
 /// cannot parse yields one final `StreamEvent::Error`: a cut stream is never reported
-/// as a clean finish.
+/// as a clean finish. The whole stream ends by the call's deadline (`request_timeout`
+/// after it started); a stream still running then ends in a timeout error.
 pub struct EventStream {
-    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    body: Incoming,
+    deadline: Instant,
     parser: SseParser,
     decoder: Box<dyn StreamDecoder>,
     pending: VecDeque<StreamEvent>,
@@ -28,13 +32,15 @@ pub struct EventStream {
 
 impl EventStream {
     pub(crate) fn new(
-        response: reqwest::Response,
+        body: Incoming,
+        deadline: Instant,
         decoder: Box<dyn StreamDecoder>,
         provider: String,
         normalize_codes: bool,
     ) -> Self {
         Self {
-            body: response.bytes_stream().boxed(),
+            body,
+            deadline,
             parser: SseParser::new(),
             decoder,
             pending: VecDeque::new(),
@@ -79,8 +85,17 @@ impl EventStream {
 
     /// Pulls one upstream chunk and decodes it into `pending`.
     async fn fill(&mut self) {
-        match self.body.next().await {
-            Some(Ok(chunk)) => {
+        let Ok(frame) = timeout_at(self.deadline, self.body.frame()).await else {
+            tracing::warn!(provider = %self.provider, "upstream stream ran past the request timeout");
+            self.fail(transport::timed_out());
+            return;
+        };
+        match frame {
+            Some(Ok(frame)) => {
+                // Trailers carry no events.
+                let Ok(chunk) = frame.into_data() else {
+                    return;
+                };
                 let mut out = Vec::new();
                 for event in self.parser.push(&chunk) {
                     if let Err(err) = self.decoder.decode(&event, &mut out) {
@@ -92,9 +107,9 @@ impl EventStream {
                 self.absorb(out);
             }
             Some(Err(e)) => {
-                tracing::warn!(provider = %self.provider, error = %e, "upstream stream failed");
-                let err = if e.is_timeout() {
-                    crate::client::transport_error(&e)
+                tracing::warn!(provider = %self.provider, error = %Chain(&e), "upstream stream failed");
+                let err = if transport::is_timeout(&e) {
+                    transport::timed_out()
                 } else {
                     ApiError::stream_interrupted()
                 };

@@ -1,0 +1,157 @@
+//! The HTTP client that carries upstream calls, and what its failures look like to
+//! callers.
+//!
+//! This is hyper's pooled client over rustls and nothing more: no redirect policy, no
+//! URL re-parsing, no middleware layers. Profiles showed those per-request layers of a
+//! general-purpose client costing more CPU than the calls needed. Deadlines are set by
+//! the caller (`client.rs`, `stream.rs`), which knows where a call ends.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Uri;
+use http_body_util::Full;
+use hyper_rustls::{ConfigBuilderExt, HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use morn_protocol::{ApiError, ErrorKind};
+use rustls::crypto::CryptoProvider;
+
+/// The pooled client; one per provider, like its connection pool.
+pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// Builds the client: HTTP/1.1, and HTTP/2 where TLS negotiates it (ALPN); plain
+/// `http://` base URLs (local servers, the simulator) stay HTTP/1.1.
+pub(crate) fn build_client(connect_timeout: Duration) -> Result<HttpClient, String> {
+    let mut tcp = HttpConnector::new();
+    // The TLS layer hands `https` URIs to this connector too.
+    tcp.enforce_http(false);
+    tcp.set_connect_timeout(Some(connect_timeout));
+    tcp.set_nodelay(true);
+    // Keepalive probes find dead pooled connections and hold NAT entries open during
+    // long streams (the values reqwest used before).
+    tcp.set_keepalive(Some(Duration::from_secs(15)));
+    tcp.set_keepalive_interval(Some(Duration::from_secs(15)));
+    tcp.set_keepalive_retries(Some(3));
+    let https = HttpsConnectorBuilder::new()
+        .with_tls_config(tls_config()?)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(tcp);
+    Ok(Client::builder(TokioExecutor::new())
+        // The pool needs a timer to expire idle connections at all.
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        // A busy gateway keeps many calls in flight to one upstream; closing the
+        // connections they leave idle would only mean new handshakes.
+        .pool_max_idle_per_host(1024)
+        .build(https))
+}
+
+/// TLS with the process-wide crypto provider (ring, see `install_crypto_provider`) and
+/// the platform's certificate verifier.
+fn tls_config() -> Result<rustls::ClientConfig, String> {
+    let provider = CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| builder.try_with_platform_verifier())
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .with_no_client_auth();
+    Ok(config)
+}
+
+/// Parses a URL built from config (and maybe a model name) into a request target. Only
+/// absolute `http`/`https` URLs can be called.
+pub(crate) fn absolute_uri(url: String) -> Result<Uri, String> {
+    let uri = Uri::try_from(url).map_err(|e| e.to_string())?;
+    match (uri.scheme_str(), uri.authority()) {
+        (Some("http" | "https"), Some(_)) => Ok(uri),
+        _ => Err("not an absolute http(s) URL".to_owned()),
+    }
+}
+
+/// A failed call as the caller sees it: timeouts are 504, a failure to connect (refused,
+/// DNS, TLS) is 502 `upstream_unreachable`, anything else 502
+/// `upstream_connection_failed`. The message never carries the URL or error chain,
+/// which may include internal addresses.
+pub(crate) fn call_error(e: &hyper_util::client::legacy::Error) -> ApiError {
+    if is_timeout(e) {
+        timed_out()
+    } else if e.is_connect() {
+        ApiError::new(
+            ErrorKind::BadGateway,
+            "The upstream provider could not be reached.",
+        )
+        .with_code("upstream_unreachable")
+    } else {
+        connection_failed()
+    }
+}
+
+/// A response body that failed while being read.
+pub(crate) fn body_error(e: &hyper::Error) -> ApiError {
+    if is_timeout(e) {
+        timed_out()
+    } else {
+        connection_failed()
+    }
+}
+
+/// The call ran past `request_timeout`.
+pub(crate) fn timed_out() -> ApiError {
+    ApiError::new(
+        ErrorKind::GatewayTimeout,
+        "The upstream provider did not answer in time.",
+    )
+}
+
+fn connection_failed() -> ApiError {
+    ApiError::new(
+        ErrorKind::BadGateway,
+        "The connection to the upstream provider failed.",
+    )
+    .with_code("upstream_connection_failed")
+}
+
+/// Whether a timeout anywhere in the chain caused the error: the TCP connect timeout
+/// surfaces as an `io::ErrorKind::TimedOut` inside the connect error.
+pub(crate) fn is_timeout(e: &(dyn StdError + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if err
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_timeout)
+            || err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        next = err.source();
+    }
+    false
+}
+
+/// Displays an error with its whole source chain, for the log: hyper's top-level
+/// messages ("client error (Connect)") alone do not say what went wrong.
+pub(crate) struct Chain<'a>(pub &'a (dyn StdError + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(err) = next {
+            write!(f, ": {err}")?;
+            next = err.source();
+        }
+        Ok(())
+    }
+}
