@@ -19,16 +19,16 @@ pub async fn require_key(
     next: Next,
 ) -> Response {
     // Inside the nested `/v1` router the URI has lost its prefix; the original has it.
-    let path = request.extensions().get::<OriginalUri>().map_or_else(
-        || request.uri().path().to_owned(),
-        |uri| uri.path().to_owned(),
-    );
-    let dialect = Dialect::detect(&path, request.headers());
+    let path = match request.extensions().get::<OriginalUri>() {
+        Some(uri) => uri.path(),
+        None => request.uri().path(),
+    };
+    let dialect = Dialect::detect(path, request.headers());
     let principal = match authenticate(&state, request.headers()) {
         Ok(principal) => principal,
         Err(err) => return dialect.error(&err),
     };
-    if let Some(scope) = Scope::for_path(&path)
+    if let Some(scope) = Scope::for_path(path)
         && !principal.allows_scope(scope)
     {
         let err = ApiError::new(

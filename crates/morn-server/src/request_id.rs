@@ -4,6 +4,7 @@
 //! else a new UUID v7), echoed in the `x-request-id` response header and carried by a
 //! tracing span, so every log line of the request, its stream included, names it.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::Request;
@@ -12,10 +13,11 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
-/// The request's id and arrival time, for handlers (metering records both).
+/// The request's id and arrival time, for handlers (metering records both). Cheap to
+/// clone: handlers extract it by value.
 #[derive(Debug, Clone)]
 pub struct RequestInfo {
-    pub id: String,
+    pub id: Arc<str>,
     pub started: Instant,
 }
 
@@ -28,26 +30,31 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
         .map(str::to_owned)
         .unwrap_or_else(new_id);
     let span = tracing::info_span!("request", request_id = %id);
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // The access line is the only use of method and path: skip copying them when
+    // it is filtered out (level warn and above, as under load).
+    let access = tracing::enabled!(tracing::Level::INFO)
+        .then(|| (request.method().clone(), request.uri().path().to_owned()));
     request.extensions_mut().insert(span.clone());
     let started = Instant::now();
+    let header = HeaderValue::from_str(&id).ok();
     request.extensions_mut().insert(RequestInfo {
-        id: id.clone(),
+        id: id.into(),
         started,
     });
     let mut response = next.run(request).instrument(span.clone()).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
+    if let Some(value) = header {
         response.headers_mut().insert("x-request-id", value);
     }
-    let _guard = span.enter();
-    tracing::info!(
-        %method,
-        path,
-        status = response.status().as_u16(),
-        latency_us = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    if let Some((method, path)) = access {
+        let _guard = span.enter();
+        tracing::info!(
+            %method,
+            path,
+            status = response.status().as_u16(),
+            latency_us = started.elapsed().as_micros() as u64,
+            "request"
+        );
+    }
     response
 }
 
