@@ -16,7 +16,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 use crate::kind::{chat_url, embeddings_url};
 use crate::stream::EventStream;
 use crate::transport::{self, Chain, HttpClient, absolute_uri};
-use crate::{ProviderKind, Secret};
+use crate::{ProviderKind, ProxySettings, Secret};
 
 /// What it takes to build a [`Provider`].
 #[derive(Debug, Clone)]
@@ -48,9 +48,16 @@ pub struct Provider {
 }
 
 impl Provider {
-    /// Builds the client. Fails on header names or values that are not valid HTTP.
+    /// Builds the client, with the outbound proxy the environment names
+    /// ([`ProxySettings::from_env`]). Fails on header names or values that are not
+    /// valid HTTP, and on a proxy that cannot be used.
     pub fn new(settings: ProviderSettings) -> Result<Self, String> {
-        let http = transport::build_client(settings.connect_timeout)?;
+        Self::with_proxy(settings, &ProxySettings::from_env())
+    }
+
+    /// Builds the client with the given outbound proxy settings instead of the
+    /// environment's.
+    pub fn with_proxy(settings: ProviderSettings, proxy: &ProxySettings) -> Result<Self, String> {
         let headers = build_headers(&settings)?;
         let chat_uri = match settings.kind {
             ProviderKind::Gemini => None,
@@ -59,6 +66,14 @@ impl Provider {
                     .map_err(|e| format!("provider {}: invalid base_url: {e}", settings.name))?,
             ),
         };
+        // Every call goes to the base URL's scheme and host, so one decision holds for
+        // all of them. A base URL that does not parse fails its calls anyway (Gemini
+        // builds its URLs per call).
+        let route = match absolute_uri(settings.base_url.clone()) {
+            Ok(base) => proxy.route(&settings.name, &base)?,
+            Err(_) => None,
+        };
+        let http = transport::build_client(settings.connect_timeout, route.as_ref())?;
         Ok(Self {
             settings,
             http,

@@ -4,16 +4,19 @@
 //! Gemini) with its base URL, credentials and timeouts. It turns canonical requests into
 //! HTTP calls through the protocol codecs of `morn-protocol`, and upstream answers,
 //! streams and errors back into canonical form. Transport failures become `ApiError`s
-//! with safe messages; details go to the log.
+//! with safe messages; details go to the log. Calls go through the outbound proxy that
+//! the standard environment variables name, if any ([`ProxySettings`]).
 
 mod client;
 mod kind;
+mod proxy;
 mod secret;
 mod stream;
 mod transport;
 
 pub use client::{Provider, ProviderSettings};
 pub use kind::ProviderKind;
+pub use proxy::ProxySettings;
 pub use secret::Secret;
 pub use stream::EventStream;
 

@@ -1,7 +1,8 @@
 //! The HTTP client that carries upstream calls, and what its failures look like to
 //! callers.
 //!
-//! This is hyper's pooled client over rustls and nothing more: no redirect policy, no
+//! This is hyper's pooled client over rustls (through an HTTP CONNECT proxy where the
+//! environment asks for one, see `proxy.rs`) and nothing more: no redirect policy, no
 //! URL re-parsing, no middleware layers. Profiles showed those per-request layers of a
 //! general-purpose client costing more CPU than the calls needed. Deadlines are set by
 //! the caller (`client.rs`, `stream.rs`), which knows where a call ends.
@@ -12,24 +13,48 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::Uri;
+use http::{Request, Uri};
 use http_body_util::Full;
 use hyper_rustls::{ConfigBuilderExt, HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_util::client::legacy::{Client, ResponseFuture};
+use hyper_util::client::proxy::matcher::Intercept;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use morn_protocol::{ApiError, ErrorKind};
 use rustls::crypto::CryptoProvider;
 
-/// The pooled client; one per provider, like its connection pool.
-pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+use crate::proxy::{self, TunnelConnector};
 
-/// Builds the client: HTTP/1.1, and HTTP/2 where TLS negotiates it (ALPN); plain
-/// `http://` base URLs (local servers, the simulator) stay HTTP/1.1.
-pub(crate) fn build_client(connect_timeout: Duration) -> Result<HttpClient, String> {
+/// The pooled client; one per provider, like its connection pool. Whether it goes
+/// through a proxy is settled when the provider is built (see `proxy.rs`); the direct
+/// client is the same as without proxy support, and a call pays one branch for it.
+#[derive(Debug)]
+pub(crate) enum HttpClient {
+    Direct(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
+    /// Through an HTTP CONNECT tunnel, with TLS to the upstream inside it.
+    Tunneled(Client<HttpsConnector<TunnelConnector>, Full<Bytes>>),
+}
+
+impl HttpClient {
+    pub(crate) fn request(&self, request: Request<Full<Bytes>>) -> ResponseFuture {
+        match self {
+            Self::Direct(client) => client.request(request),
+            Self::Tunneled(client) => client.request(request),
+        }
+    }
+}
+
+/// Builds the client, direct or through `proxy`: HTTP/1.1, and HTTP/2 where TLS
+/// negotiates it (ALPN); plain `http://` base URLs (local servers, the simulator) stay
+/// HTTP/1.1.
+pub(crate) fn build_client(
+    connect_timeout: Duration,
+    proxy: Option<&Intercept>,
+) -> Result<HttpClient, String> {
     let mut tcp = HttpConnector::new();
     // The TLS layer hands `https` URIs to this connector too.
     tcp.enforce_http(false);
+    // Through a proxy, these apply to the connection to the proxy.
     tcp.set_connect_timeout(Some(connect_timeout));
     tcp.set_nodelay(true);
     // Keepalive probes find dead pooled connections and hold NAT entries open during
@@ -37,13 +62,24 @@ pub(crate) fn build_client(connect_timeout: Duration) -> Result<HttpClient, Stri
     tcp.set_keepalive(Some(Duration::from_secs(15)));
     tcp.set_keepalive_interval(Some(Duration::from_secs(15)));
     tcp.set_keepalive_retries(Some(3));
-    let https = HttpsConnectorBuilder::new()
-        .with_tls_config(tls_config()?)
+    let tls = tls_config()?;
+    Ok(match proxy {
+        None => HttpClient::Direct(pooled(tls_over(tls, tcp))),
+        Some(via) => HttpClient::Tunneled(pooled(tls_over(tls, proxy::tunnel(via, tcp)))),
+    })
+}
+
+fn tls_over<C>(tls: rustls::ClientConfig, connector: C) -> HttpsConnector<C> {
+    HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
         .enable_http2()
-        .wrap_connector(tcp);
-    Ok(Client::builder(TokioExecutor::new())
+        .wrap_connector(connector)
+}
+
+fn pooled<C: Connect + Clone + Send + Sync + 'static>(connector: C) -> Client<C, Full<Bytes>> {
+    Client::builder(TokioExecutor::new())
         // The pool needs a timer to expire idle connections at all.
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
@@ -51,7 +87,7 @@ pub(crate) fn build_client(connect_timeout: Duration) -> Result<HttpClient, Stri
         // A busy gateway keeps many calls in flight to one upstream; closing the
         // connections they leave idle would only mean new handshakes.
         .pool_max_idle_per_host(1024)
-        .build(https))
+        .build(connector)
 }
 
 /// TLS with the process-wide crypto provider (ring, see `install_crypto_provider`) and
@@ -79,7 +115,7 @@ pub(crate) fn absolute_uri(url: String) -> Result<Uri, String> {
 }
 
 /// A failed call as the caller sees it: timeouts are 504, a failure to connect (refused,
-/// DNS, TLS) is 502 `upstream_unreachable`, anything else 502
+/// DNS, TLS, a proxy that refuses the tunnel) is 502 `upstream_unreachable`, anything else 502
 /// `upstream_connection_failed`. The message never carries the URL or error chain,
 /// which may include internal addresses.
 pub(crate) fn call_error(e: &hyper_util::client::legacy::Error) -> ApiError {
