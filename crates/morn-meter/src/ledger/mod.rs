@@ -132,10 +132,11 @@ impl Ledger {
         if self.stats().backlog >= self.config.max_backlog {
             return self.refuse("backlog full");
         }
-        let mut line = match serde_json::to_vec(record) {
-            Ok(line) => line,
-            Err(error) => return self.refuse(&error.to_string()),
-        };
+        // A record line is ~500 bytes with every id set: one allocation, no regrowth.
+        let mut line = Vec::with_capacity(768);
+        if let Err(error) = serde_json::to_writer(&mut line, record) {
+            return self.refuse(&error.to_string());
+        }
         line.push(b'\n');
         // The limit is checked under the append lock, so threads cannot overshoot it
         // together.
