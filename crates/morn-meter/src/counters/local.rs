@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::{Adjustment, CounterError, Counters, Outcome, Reservation};
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct Entry {
     value: i64,
     expires: Option<Instant>,
@@ -25,6 +25,25 @@ impl LocalCounters {
     pub fn new() -> Self {
         Self::default()
     }
+}
+
+/// Adds `delta` to `key` (starting from 0 when it is missing or expired) and returns
+/// the new value. The key is copied only the first time it is seen: this runs for
+/// every hold of every governed request.
+fn add(map: &mut HashMap<String, Entry>, key: &str, delta: i64, ttl_ms: u64, now: Instant) -> i64 {
+    let fresh = Entry {
+        value: 0,
+        expires: expiry(now, ttl_ms),
+    };
+    let entry = match map.get_mut(key) {
+        Some(entry) => entry,
+        None => map.entry(key.to_owned()).or_insert(fresh),
+    };
+    if !live(entry, now) {
+        *entry = fresh;
+    }
+    entry.value = entry.value.saturating_add(delta);
+    entry.value
 }
 
 fn live(entry: &Entry, now: Instant) -> bool {
@@ -69,18 +88,7 @@ impl Counters for LocalCounters {
         }
         let mut values = Vec::with_capacity(items.len());
         for item in items {
-            let entry = map.entry(item.key.clone()).or_insert(Entry {
-                value: 0,
-                expires: expiry(now, item.ttl_ms),
-            });
-            if !live(entry, now) {
-                *entry = Entry {
-                    value: 0,
-                    expires: expiry(now, item.ttl_ms),
-                };
-            }
-            entry.value = entry.value.saturating_add(item.amount);
-            values.push(entry.value);
+            values.push(add(&mut map, &item.key, item.amount, item.ttl_ms, now));
         }
         Ok(Outcome::Admitted(values))
     }
@@ -92,17 +100,7 @@ impl Counters for LocalCounters {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for item in items {
-            let entry = map.entry(item.key.clone()).or_insert(Entry {
-                value: 0,
-                expires: expiry(now, item.ttl_ms),
-            });
-            if !live(entry, now) {
-                *entry = Entry {
-                    value: 0,
-                    expires: expiry(now, item.ttl_ms),
-                };
-            }
-            entry.value = entry.value.saturating_add(item.delta);
+            add(&mut map, &item.key, item.delta, item.ttl_ms, now);
         }
         Ok(())
     }

@@ -157,9 +157,9 @@ impl Admission {
         let window_ttl = (window_end - ask.now + WINDOW_SLACK_MS) as u64;
         for (scope, id) in subjects {
             let Some(id) = id else { continue };
-            let subject = (scope, id.to_owned());
-            for rule in policies.limits.get(&subject).into_iter().flatten() {
-                if rule.workspace_id != key.workspace_id
+            for rule in policies.limits.get(id).into_iter().flatten() {
+                if rule.scope != scope
+                    || rule.workspace_id != key.workspace_id
                     || rule.model.as_deref().is_some_and(|m| m != ask.model)
                 {
                     continue;
@@ -190,8 +190,8 @@ impl Admission {
                     });
                 }
             }
-            for budget in policies.budgets.get(&subject).into_iter().flatten() {
-                if budget.workspace_id != key.workspace_id {
+            for budget in policies.budgets.get(id).into_iter().flatten() {
+                if budget.scope != scope || budget.workspace_id != key.workspace_id {
                     continue;
                 }
                 let (start, end) = budget_window(budget.period, ask.now);
@@ -201,7 +201,7 @@ impl Admission {
                     (end - ask.now + 3_600_000) as u64
                 };
                 holds.push(Hold::Budget {
-                    budget: Arc::new(budget.clone()),
+                    budget: budget.clone(),
                     key: format!("bd:{}:{start}", budget.id),
                     amount: ask.worst_cost,
                     ttl_ms,

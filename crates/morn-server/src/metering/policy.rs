@@ -7,10 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use morn_meter::prices::Price;
-use morn_store::{Budget, PolicyScope, RateLimitRule, Store, StoreError};
-
-/// Who a policy is about: a scope and the id in it.
-pub type Subject = (PolicyScope, String);
+use morn_store::{Budget, RateLimitRule, Store, StoreError};
 
 /// One price override, parsed.
 #[derive(Debug, Clone)]
@@ -21,11 +18,14 @@ pub struct Override {
     pub price: Price,
 }
 
-/// A snapshot of every policy, indexed for the request path.
+/// A snapshot of every policy, indexed for the request path by the id of the key,
+/// user or workspace it is about (ids are UUIDs, unique across scopes; callers still
+/// check the scope). Keyed by the bare id so a lookup borrows the caller's `&str`
+/// instead of building a key; budgets are shared so a request holds one by `Arc`.
 #[derive(Debug, Default)]
 pub struct PolicySet {
-    pub limits: HashMap<Subject, Vec<RateLimitRule>>,
-    pub budgets: HashMap<Subject, Vec<Budget>>,
+    pub limits: HashMap<String, Vec<RateLimitRule>>,
+    pub budgets: HashMap<String, Vec<Arc<Budget>>>,
     /// Organization id → its overrides.
     pub prices: HashMap<String, Vec<Override>>,
 }
@@ -36,15 +36,15 @@ impl PolicySet {
         let mut set = Self::default();
         for rule in store.list_all_rate_limits().await? {
             set.limits
-                .entry((rule.scope, rule.scope_id.clone()))
+                .entry(rule.scope_id.clone())
                 .or_default()
                 .push(rule);
         }
         for budget in store.list_all_budgets().await? {
             set.budgets
-                .entry((budget.scope, budget.scope_id.clone()))
+                .entry(budget.scope_id.clone())
                 .or_default()
-                .push(budget);
+                .push(Arc::new(budget));
         }
         for o in store.list_all_price_overrides().await? {
             // The API validates prices on write; a row that no longer parses (an
