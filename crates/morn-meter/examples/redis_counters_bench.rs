@@ -19,13 +19,13 @@ use morn_meter::counters::{
 fn reservation(run: u128) -> [Reservation; 2] {
     [
         Reservation {
-            key: format!("bench:{run}:rpm"),
+            key: format!("bench:{run}:rpm").into(),
             amount: 1,
             limit: i64::MAX / 2,
             ttl_ms: 60_000,
         },
         Reservation {
-            key: format!("bench:{run}:tpm"),
+            key: format!("bench:{run}:tpm").into(),
             amount: 250,
             limit: i64::MAX / 2,
             ttl_ms: 60_000,

@@ -62,7 +62,7 @@ async fn shared_redis(prefix: &str) -> RedisCounters {
 
 fn res(key: &str, amount: i64, limit: i64, ttl_ms: u64) -> Reservation {
     Reservation {
-        key: key.to_owned(),
+        key: key.into(),
         amount,
         limit,
         ttl_ms,
@@ -71,7 +71,7 @@ fn res(key: &str, amount: i64, limit: i64, ttl_ms: u64) -> Reservation {
 
 fn adj(key: &str, delta: i64, ttl_ms: u64) -> Adjustment {
     Adjustment {
-        key: key.to_owned(),
+        key: key.into(),
         delta,
         ttl_ms,
     }

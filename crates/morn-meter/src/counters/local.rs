@@ -2,12 +2,17 @@
 //! several counters is atomic without a script.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use foldhash::fast::RandomState;
 
 use super::{Adjustment, CounterError, Counters, Outcome, Reservation};
+
+/// The counters. foldhash, not SipHash: keys are ours (policy ids and windows), not
+/// attacker-chosen, and every governed request hashes several of them.
+type Map = HashMap<Arc<str>, Entry, RandomState>;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -18,7 +23,7 @@ struct Entry {
 /// Counters in this process.
 #[derive(Debug, Default)]
 pub struct LocalCounters {
-    map: Mutex<HashMap<String, Entry>>,
+    map: Mutex<Map>,
 }
 
 impl LocalCounters {
@@ -30,14 +35,14 @@ impl LocalCounters {
 /// Adds `delta` to `key` (starting from 0 when it is missing or expired) and returns
 /// the new value. The key is copied only the first time it is seen: this runs for
 /// every hold of every governed request.
-fn add(map: &mut HashMap<String, Entry>, key: &str, delta: i64, ttl_ms: u64, now: Instant) -> i64 {
+fn add(map: &mut Map, key: &Arc<str>, delta: i64, ttl_ms: u64, now: Instant) -> i64 {
     let fresh = Entry {
         value: 0,
         expires: expiry(now, ttl_ms),
     };
-    let entry = match map.get_mut(key) {
+    let entry = match map.get_mut(&**key) {
         Some(entry) => entry,
-        None => map.entry(key.to_owned()).or_insert(fresh),
+        None => map.entry(key.clone()).or_insert(fresh),
     };
     if !live(entry, now) {
         *entry = fresh;
@@ -62,14 +67,13 @@ impl Counters for LocalCounters {
             .map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let current = |map: &HashMap<String, Entry>, key: &str| {
-            map.get(key).filter(|e| live(e, now)).map_or(0, |e| e.value)
-        };
+        let current =
+            |map: &Map, key: &str| map.get(key).filter(|e| live(e, now)).map_or(0, |e| e.value);
         // Values as this reservation would leave them, so a key listed twice is checked
         // against the sum of its amounts (a linear scan: requests carry a handful).
         let mut pending: Vec<(&str, i64)> = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            let slot = match pending.iter().position(|(k, _)| *k == item.key) {
+            let slot = match pending.iter().position(|(k, _)| **k == *item.key) {
                 Some(slot) => slot,
                 None => {
                     pending.push((&item.key, current(&map, &item.key)));
@@ -114,7 +118,7 @@ impl Counters for LocalCounters {
         let fresh = map.get(key).is_none_or(|e| !live(e, now));
         if fresh {
             map.insert(
-                key.to_owned(),
+                key.into(),
                 Entry {
                     value,
                     expires: expiry(now, ttl_ms),
@@ -132,7 +136,11 @@ impl Counters for LocalCounters {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         Ok(keys
             .iter()
-            .map(|k| map.get(k).filter(|e| live(e, now)).map_or(0, |e| e.value))
+            .map(|k| {
+                map.get(k.as_str())
+                    .filter(|e| live(e, now))
+                    .map_or(0, |e| e.value)
+            })
             .collect())
     }
 

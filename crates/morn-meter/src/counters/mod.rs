@@ -18,11 +18,14 @@ pub use local::LocalCounters;
 pub use redis::{RedisCounters, RedisFailure, RedisOptions};
 
 use async_trait::async_trait;
+use std::sync::Arc;
 
 /// Add `amount` to counter `key` if the result stays at or under `limit`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
-    pub key: String,
+    /// Shared: a request's keys travel from its plan to reservation, settlement and
+    /// the counters' map without being copied.
+    pub key: Arc<str>,
     pub amount: i64,
     pub limit: i64,
     /// Expiry of a newly created counter; 0 for none.
@@ -32,7 +35,7 @@ pub struct Reservation {
 /// Add `delta` (possibly negative) to counter `key` unconditionally.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Adjustment {
-    pub key: String,
+    pub key: Arc<str>,
     pub delta: i64,
     /// Expiry if this creates the counter; 0 for none.
     pub ttl_ms: u64,

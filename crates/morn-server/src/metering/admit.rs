@@ -37,13 +37,13 @@ pub struct Ask<'a> {
 enum Hold {
     Requests {
         scope: PolicyScope,
-        key: String,
+        key: Arc<str>,
         limit: i64,
         reset_at: i64,
     },
     Tokens {
         scope: PolicyScope,
-        key: String,
+        key: Arc<str>,
         amount: i64,
         limit: i64,
         ttl_ms: u64,
@@ -51,12 +51,12 @@ enum Hold {
     },
     Concurrency {
         scope: PolicyScope,
-        key: String,
+        key: Arc<str>,
         limit: i64,
     },
     Budget {
         budget: Arc<Budget>,
-        key: String,
+        key: Arc<str>,
         amount: i64,
         ttl_ms: u64,
         period_start: i64,
@@ -96,7 +96,7 @@ impl RateHeaders {
 #[derive(Debug, Clone)]
 pub struct Spent {
     pub budget: Arc<Budget>,
-    pub key: String,
+    pub key: Arc<str>,
     pub period_start: i64,
 }
 
@@ -140,7 +140,7 @@ impl Admission {
                 period_start,
                 ttl_ms,
                 ..
-            } => Some((budget, key.as_str(), *period_start, *ttl_ms)),
+            } => Some((budget, &**key, *period_start, *ttl_ms)),
             _ => None,
         })
     }
@@ -167,7 +167,7 @@ impl Admission {
                 if let Some(limit) = rule.rpm {
                     holds.push(Hold::Requests {
                         scope,
-                        key: format!("rl:{}:r:{window_start}", rule.id),
+                        key: format!("rl:{}:r:{window_start}", rule.id).into(),
                         limit,
                         reset_at: window_end,
                     });
@@ -175,7 +175,7 @@ impl Admission {
                 if let Some(limit) = rule.tpm {
                     holds.push(Hold::Tokens {
                         scope,
-                        key: format!("rl:{}:t:{window_start}", rule.id),
+                        key: format!("rl:{}:t:{window_start}", rule.id).into(),
                         amount: ask.tokens,
                         limit,
                         ttl_ms: window_ttl,
@@ -185,7 +185,7 @@ impl Admission {
                 if let Some(limit) = rule.max_concurrent {
                     holds.push(Hold::Concurrency {
                         scope,
-                        key: format!("rl:{}:c", rule.id),
+                        key: format!("rl:{}:c", rule.id).into(),
                         limit,
                     });
                 }
@@ -202,7 +202,7 @@ impl Admission {
                 };
                 holds.push(Hold::Budget {
                     budget: budget.clone(),
-                    key: format!("bd:{}:{start}", budget.id),
+                    key: format!("bd:{}:{start}", budget.id).into(),
                     amount: ask.worst_cost,
                     ttl_ms,
                     period_start: start,

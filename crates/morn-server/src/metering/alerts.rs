@@ -26,7 +26,7 @@ impl Alerts {
         if spent.is_empty() {
             return;
         }
-        let keys: Vec<String> = spent.iter().map(|s| s.key.clone()).collect();
+        let keys: Vec<String> = spent.iter().map(|s| s.key.to_string()).collect();
         let Ok(values) = meter.counters.get(&keys).await else {
             return;
         };
