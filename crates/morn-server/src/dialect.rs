@@ -1,6 +1,6 @@
 //! Which protocol a caller speaks, so every error reaches it in its own shape.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use morn_protocol::{ApiError, anthropic, openai};
 
@@ -64,19 +64,26 @@ pub fn json_response(body: Vec<u8>) -> Response {
 /// `x-morn-deployment` (`<provider>/<upstream model>`), `x-morn-provider`,
 /// `x-morn-attempts`, and `x-morn-fallback-from` when a fallback model answered.
 pub fn served_headers(response: &mut Response, served: &morn_gateway::Served) {
+    // Constant names: `insert("x-...")` would parse and validate each name on every
+    // response.
+    const MODEL: HeaderName = HeaderName::from_static("x-morn-model");
+    const DEPLOYMENT: HeaderName = HeaderName::from_static("x-morn-deployment");
+    const PROVIDER: HeaderName = HeaderName::from_static("x-morn-provider");
+    const ATTEMPTS: HeaderName = HeaderName::from_static("x-morn-attempts");
+    const FALLBACK_FROM: HeaderName = HeaderName::from_static("x-morn-fallback-from");
     let headers = response.headers_mut();
-    let mut put = |name: &'static str, value: &str| {
+    let mut put = |name: HeaderName, value: &str| {
         if let Ok(value) = HeaderValue::from_str(value) {
             headers.insert(name, value);
         }
     };
-    put("x-morn-model", &served.model);
-    put("x-morn-deployment", &served.deployment);
-    put("x-morn-provider", &served.provider);
-    put("x-morn-attempts", &served.attempts.to_string());
+    put(MODEL, &served.model);
+    put(DEPLOYMENT, &served.deployment);
+    put(PROVIDER, &served.provider);
     if let Some(from) = &served.fallback_from {
-        put("x-morn-fallback-from", from);
+        put(FALLBACK_FROM, from);
     }
+    headers.insert(ATTEMPTS, HeaderValue::from(served.attempts));
     tracing::info!(
         model = %served.model,
         deployment = %served.deployment,
@@ -91,8 +98,6 @@ pub fn rate_headers(response: &mut Response, limits: Option<&crate::metering::Ra
     let Some(limits) = limits else { return };
     let headers = response.headers_mut();
     for (name, value) in limits.pairs() {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(name, value);
-        }
+        headers.insert(name, value);
     }
 }

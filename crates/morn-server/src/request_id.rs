@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::Request;
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
@@ -20,6 +20,9 @@ pub struct RequestInfo {
     pub id: Arc<str>,
     pub started: Instant,
 }
+
+/// A constant, so the name is not parsed again on every response.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub async fn assign(mut request: Request, next: Next) -> Response {
     let id = request
@@ -43,7 +46,7 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
     });
     let mut response = next.run(request).instrument(span.clone()).await;
     if let Some(value) = header {
-        response.headers_mut().insert("x-request-id", value);
+        response.headers_mut().insert(X_REQUEST_ID, value);
     }
     if let Some((method, path)) = access {
         let _guard = span.enter();

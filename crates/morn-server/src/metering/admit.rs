@@ -12,6 +12,8 @@ use morn_meter::counters::{Adjustment, Counters, Outcome, Reservation};
 use morn_protocol::{ApiError, ErrorKind};
 use morn_store::{Budget, PolicyScope};
 
+use axum::http::{HeaderName, HeaderValue};
+
 use super::period::{budget_window, minute, reset_text};
 use super::policy::PolicySet;
 use crate::identity::CachedKey;
@@ -73,20 +75,28 @@ pub struct RateHeaders {
 
 impl RateHeaders {
     /// The headers, as OpenAI names them.
-    pub fn pairs(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        if let Some((limit, remaining, reset)) = self.requests {
-            out.push(("x-ratelimit-limit-requests", limit.to_string()));
-            out.push((
-                "x-ratelimit-remaining-requests",
-                remaining.max(0).to_string(),
-            ));
-            out.push(("x-ratelimit-reset-requests", reset_text(reset)));
+    pub fn pairs(&self) -> Vec<(HeaderName, HeaderValue)> {
+        // Names are constants (validated at compile time, not per request); numbers
+        // become header values without an intermediate `String`.
+        const LIMIT_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-limit-requests");
+        const REMAINING_REQUESTS: HeaderName =
+            HeaderName::from_static("x-ratelimit-remaining-requests");
+        const RESET_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-reset-requests");
+        const LIMIT_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-limit-tokens");
+        const REMAINING_TOKENS: HeaderName =
+            HeaderName::from_static("x-ratelimit-remaining-tokens");
+        const RESET_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-reset-tokens");
+        let reset = |ms: i64| HeaderValue::from_str(&reset_text(ms)).ok();
+        let mut out = Vec::with_capacity(6);
+        if let Some((limit, remaining, reset_ms)) = self.requests {
+            out.push((LIMIT_REQUESTS, HeaderValue::from(limit)));
+            out.push((REMAINING_REQUESTS, HeaderValue::from(remaining.max(0))));
+            out.extend(reset(reset_ms).map(|v| (RESET_REQUESTS, v)));
         }
-        if let Some((limit, remaining, reset)) = self.tokens {
-            out.push(("x-ratelimit-limit-tokens", limit.to_string()));
-            out.push(("x-ratelimit-remaining-tokens", remaining.max(0).to_string()));
-            out.push(("x-ratelimit-reset-tokens", reset_text(reset)));
+        if let Some((limit, remaining, reset_ms)) = self.tokens {
+            out.push((LIMIT_TOKENS, HeaderValue::from(limit)));
+            out.push((REMAINING_TOKENS, HeaderValue::from(remaining.max(0))));
+            out.extend(reset(reset_ms).map(|v| (RESET_TOKENS, v)));
         }
         out
     }
