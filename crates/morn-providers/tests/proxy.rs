@@ -7,14 +7,17 @@
 //! sharing the process.
 #![expect(clippy::unwrap_used, reason = "tests")]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use morn_protocol::ChatRequest;
 use morn_providers::{Provider, ProviderKind, ProviderSettings, ProxySettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
+
+use support::{chat_request, scripted_upstream};
 
 /// An HTTP CONNECT proxy. It records the head of each CONNECT request, then joins the
 /// client to the target and copies bytes both ways. It reaches IP addresses only (no
@@ -52,31 +55,16 @@ async fn connect_proxy() -> (String, mpsc::UnboundedReceiver<String>) {
     (addr, rx)
 }
 
-/// A one-connection OpenAI-compatible upstream that answers one chat call. Returns its
-/// base URL and the head of the request it got.
+/// An OpenAI-compatible upstream that answers one chat call. Returns its base URL and
+/// the request it got.
 async fn upstream() -> (String, oneshot::Receiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/v1", listener.local_addr().unwrap());
-    let (tx, rx) = oneshot::channel();
-    tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let head = read_head(&mut socket).await;
-        let length = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length: "))
-            .map_or(0, |v| v.parse::<usize>().unwrap());
-        let mut body = vec![0; length];
-        socket.read_exact(&mut body).await.unwrap();
-        tx.send(head).unwrap();
-        let body = r#"{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#;
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        socket.write_all(response.as_bytes()).await.unwrap();
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    });
-    (base, rx)
+    let body = r#"{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#;
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (base, request) = scripted_upstream(response).await;
+    (format!("{base}/v1"), request)
 }
 
 /// Reads up to the blank line that ends a request head; byte by byte, so nothing
@@ -109,13 +97,6 @@ fn provider(base_url: &str, proxy: &ProxySettings) -> Result<Provider, String> {
         request_timeout: Duration::from_secs(5),
     };
     Provider::with_proxy(settings, proxy)
-}
-
-fn chat_request() -> ChatRequest {
-    ChatRequest {
-        model: "m".into(),
-        ..Default::default()
-    }
 }
 
 #[tokio::test]
