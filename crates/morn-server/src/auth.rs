@@ -12,7 +12,7 @@ use crate::identity::key_cache_now as now_ms;
 use crate::identity::{Principal, Scope};
 use crate::state::Shared;
 
-/// Middleware: lets the request through when it carries the master key.
+/// Middleware: lets the request through when it carries a usable key for its path.
 pub async fn require_key(
     State(state): State<Shared>,
     mut request: Request,
@@ -23,11 +23,24 @@ pub async fn require_key(
         Some(uri) => uri.path(),
         None => request.uri().path(),
     };
-    let dialect = Dialect::detect(path, request.headers());
-    let principal = match authenticate(&state, request.headers()) {
-        Ok(principal) => principal,
-        Err(err) => return dialect.error(&err),
-    };
+    match admit(&state, path, request.headers()) {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Err(err) => Dialect::detect(path, request.headers()).error(&err),
+    }
+}
+
+/// The caller of `path`, or why not: the key is missing, unknown, inactive or not
+/// allowed this kind of endpoint. Shared by the middleware and the front door's direct
+/// routes; both answer the error in the caller's dialect.
+pub(crate) fn admit(
+    state: &Shared,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<Principal, ApiError> {
+    let principal = authenticate(state, headers)?;
     if let Some(scope) = Scope::for_path(path)
         && !principal.allows_scope(scope)
     {
@@ -39,10 +52,9 @@ pub async fn require_key(
             ),
         )
         .with_code("scope_not_allowed");
-        return dialect.error(&err);
+        return Err(err);
     }
-    request.extensions_mut().insert(principal);
-    next.run(request).await
+    Ok(principal)
 }
 
 /// The caller behind the request's key: the master key, or a usable API key from the

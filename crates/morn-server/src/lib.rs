@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 mod dialect;
+mod front;
 mod handlers;
 pub mod identity;
 pub mod metering;
@@ -15,6 +16,6 @@ mod state;
 mod stream;
 pub mod tenancy;
 
-pub use routes::router;
+pub use front::{App, app};
 pub use serve::{ServeOptions, serve};
 pub use state::{AppState, AuthSettings, ReloadHook};

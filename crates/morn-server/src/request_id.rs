@@ -8,10 +8,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::response::Response;
-use tracing::Instrument;
 
 /// The request's id and arrival time, for handlers (metering records both). Cheap to
 /// clone: handlers extract it by value.
@@ -24,41 +22,58 @@ pub struct RequestInfo {
 /// A constant, so the name is not parsed again on every response.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub async fn assign(mut request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| is_sane(v))
-        .map(str::to_owned)
-        .unwrap_or_else(new_id);
-    let span = tracing::info_span!("request", request_id = %id);
-    // The access line is the only use of method and path: skip copying them when
-    // it is filtered out (level warn and above, as under load).
-    let access = tracing::enabled!(tracing::Level::INFO)
-        .then(|| (request.method().clone(), request.uri().path().to_owned()));
-    request.extensions_mut().insert(span.clone());
-    let started = Instant::now();
-    let header = HeaderValue::from_str(&id).ok();
-    request.extensions_mut().insert(RequestInfo {
-        id: id.into(),
-        started,
-    });
-    let mut response = next.run(request).instrument(span.clone()).await;
-    if let Some(value) = header {
-        response.headers_mut().insert(X_REQUEST_ID, value);
+/// What the front door keeps of a request while it is served: its id, span, and what
+/// the access line needs.
+pub(crate) struct Tagged {
+    pub info: RequestInfo,
+    pub span: tracing::Span,
+    header: Option<HeaderValue>,
+    /// Method and path, copied only when the access line is logged (level info): it
+    /// is filtered out under load (level warn and above).
+    access: Option<(Method, String)>,
+}
+
+impl Tagged {
+    /// Gives `request` its id (the caller's sane `x-request-id`, else a new one).
+    pub(crate) fn new(request: &Request) -> Self {
+        let id = request
+            .headers()
+            .get(X_REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_sane(v))
+            .map(str::to_owned)
+            .unwrap_or_else(new_id);
+        let span = tracing::info_span!("request", request_id = %id);
+        let access = tracing::enabled!(tracing::Level::INFO)
+            .then(|| (request.method().clone(), request.uri().path().to_owned()));
+        let header = HeaderValue::from_str(&id).ok();
+        Self {
+            info: RequestInfo {
+                id: id.into(),
+                started: Instant::now(),
+            },
+            span,
+            header,
+            access,
+        }
     }
-    if let Some((method, path)) = access {
-        let _guard = span.enter();
-        tracing::info!(
-            %method,
-            path,
-            status = response.status().as_u16(),
-            latency_us = started.elapsed().as_micros() as u64,
-            "request"
-        );
+
+    /// Echoes the id on `response` and writes the access line.
+    pub(crate) fn finish(self, response: &mut Response) {
+        if let Some(value) = self.header {
+            response.headers_mut().insert(X_REQUEST_ID, value);
+        }
+        if let Some((method, path)) = self.access {
+            let _guard = self.span.enter();
+            tracing::info!(
+                %method,
+                path,
+                status = response.status().as_u16(),
+                latency_us = self.info.started.elapsed().as_micros() as u64,
+                "request"
+            );
+        }
     }
-    response
 }
 
 /// A UUID v7 with its random bits from a fast per-thread generator: `Uuid::now_v7`

@@ -4,10 +4,11 @@
 use std::future::Future;
 use std::time::Duration;
 
+use axum::ServiceExt;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
-use crate::routes::router;
+use crate::front::app;
 use crate::state::AppState;
 
 /// How to run the server.
@@ -39,7 +40,7 @@ pub async fn serve(
         let _ = began_tx.send(());
     };
     // Connection info gives handlers the peer address (audit log, sessions).
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(signal);
     let server = std::pin::pin!(server.into_future());
     let grace = options.shutdown_grace;

@@ -237,3 +237,42 @@ async fn a_hanging_upstream_times_out_as_504() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The model-call paths are served by the front door for POST only; any other method
+/// is an unknown route, and the caller's request id comes back on every answer.
+#[tokio::test]
+async fn model_call_paths_answer_only_post_and_echo_the_request_id() -> anyhow::Result<()> {
+    let env = TestEnv::start().await?;
+    for path in ["/v1/chat/completions", "/v1/messages", "/v1/embeddings"] {
+        let response = env
+            .http
+            .get(format!("{}{path}", env.base))
+            .bearer_auth(KEY)
+            .header("x-request-id", "req-wrong-method")
+            .send()
+            .await?;
+        assert_eq!(response.status().as_u16(), 404, "GET {path}");
+        assert_eq!(response.headers()["x-request-id"], "req-wrong-method");
+        let body: Value = response.json().await?;
+        let code = if path == "/v1/messages" {
+            &body["error"]["type"]
+        } else {
+            &body["error"]["code"]
+        };
+        assert!(
+            code == "unknown_route" || code == "not_found_error",
+            "GET {path}: {body}"
+        );
+    }
+    let response = env
+        .http
+        .post(format!("{}/v1/chat/completions", env.base))
+        .bearer_auth(KEY)
+        .header("x-request-id", "req-direct-1")
+        .json(&openai_chat("gpt-4o-mini", "hi", false))
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["x-request-id"], "req-direct-1");
+    Ok(())
+}

@@ -1,8 +1,6 @@
 //! Anthropic-compatible endpoint: `POST /v1/messages`.
 
-use axum::Extension;
 use axum::body::Body;
-use axum::extract::State;
 use axum::response::Response;
 use morn_protocol::{ApiError, ChatRequest, StreamEncoder, anthropic};
 
@@ -12,12 +10,12 @@ use crate::identity::Principal;
 use crate::request_id::RequestInfo;
 use crate::state::Shared;
 
-/// `POST /v1/messages`.
-pub async fn messages(
-    State(state): State<Shared>,
-    Extension(span): Extension<tracing::Span>,
-    Extension(principal): Extension<Principal>,
-    Extension(info): Extension<RequestInfo>,
+/// `POST /v1/messages` (dispatched by the front door).
+pub(crate) async fn messages(
+    state: Shared,
+    span: tracing::Span,
+    principal: Principal,
+    info: RequestInfo,
     body: Body,
 ) -> Response {
     handle(state, span, principal, info, body)

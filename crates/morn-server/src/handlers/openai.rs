@@ -14,12 +14,12 @@ use crate::metering::{Finish, Start};
 use crate::request_id::RequestInfo;
 use crate::state::Shared;
 
-/// `POST /v1/chat/completions`.
-pub async fn chat_completions(
-    State(state): State<Shared>,
-    Extension(span): Extension<tracing::Span>,
-    Extension(principal): Extension<Principal>,
-    Extension(info): Extension<RequestInfo>,
+/// `POST /v1/chat/completions` (dispatched by the front door).
+pub(crate) async fn chat_completions(
+    state: Shared,
+    span: tracing::Span,
+    principal: Principal,
+    info: RequestInfo,
     body: Body,
 ) -> Response {
     chat(state, span, principal, info, body)
@@ -52,11 +52,11 @@ async fn chat(
     super::chat::serve(call, req, encoder, openai::render_chat_response).await
 }
 
-/// `POST /v1/embeddings`.
-pub async fn embeddings(
-    State(state): State<Shared>,
-    Extension(principal): Extension<Principal>,
-    Extension(info): Extension<RequestInfo>,
+/// `POST /v1/embeddings` (dispatched by the front door).
+pub(crate) async fn embeddings(
+    state: Shared,
+    principal: Principal,
+    info: RequestInfo,
     body: Body,
 ) -> Response {
     let result = async {

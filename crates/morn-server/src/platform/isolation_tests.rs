@@ -257,7 +257,7 @@ async fn policies(
 }
 
 async fn call(
-    app: &axum::Router,
+    app: &crate::App,
     spec: &RouteSpec,
     path: &str,
     token: Option<&str>,
@@ -316,7 +316,7 @@ async fn every_route_hides_other_tenants_and_enforces_its_minimum_role() -> anyh
         max_body_bytes: 1 << 20,
         reload: None,
     };
-    let app = crate::router(state);
+    let app = crate::app(state);
     let hash = morn_auth::hash_password("a fine password")?;
     let mut checked = 0;
     for spec in ROUTES {
@@ -421,7 +421,7 @@ async fn signup_can_be_disabled() -> anyhow::Result<()> {
         max_body_bytes: 1 << 20,
         reload: None,
     };
-    let app = crate::router(state);
+    let app = crate::app(state);
     let request = Request::post("/api/v1/auth/signup")
         .header("content-type", "application/json")
         .body(Body::from(
