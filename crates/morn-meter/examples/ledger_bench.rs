@@ -58,7 +58,7 @@ fn append(ledger: &Arc<Ledger>, count: u64, threads: u64) -> f64 {
             let ledger = ledger.clone();
             scope.spawn(move || {
                 for n in (t..count).step_by(threads as usize) {
-                    assert!(ledger.record(&record(n)));
+                    assert!(ledger.record(record(n)));
                 }
             });
         }

@@ -508,6 +508,12 @@ fn render_ledger(out: &mut String, ledger: &LedgerStats) {
             "counter",
             ledger.skipped,
         ),
+        (
+            "morn_ledger_records_reread_total",
+            "Usage records read back from write-ahead files instead of stored from memory.",
+            "counter",
+            ledger.reread,
+        ),
     ];
     for (name, help, kind, value) in rows {
         header(out, name, help, kind);

@@ -1,6 +1,8 @@
 //! The usage ledger against a real SQLite store: everything acknowledged is stored
 //! exactly once, across a graceful drain, an aborted writer, a torn write, a full
-//! backlog, a store outage, and a child process killed with SIGKILL.
+//! backlog, a store outage, and a child process killed with SIGKILL; from the copy
+//! kept in memory when it can be, from the file when it cannot (over the memory
+//! bound, after a failed insert, after a crash).
 #![expect(clippy::unwrap_used, reason = "tests")]
 
 use std::collections::HashSet;
@@ -104,7 +106,7 @@ async fn everything_appended_is_stored_after_drain() {
     let mut ids = Vec::new();
     for n in 0..2_500 {
         let id = format!("req-{n}");
-        assert!(ledger.record(&record(id.clone(), n)));
+        assert!(ledger.record(record(id.clone(), n)));
         ids.push(id);
         if n % 500 == 0 {
             tokio::time::sleep(Duration::from_millis(30)).await;
@@ -131,7 +133,7 @@ async fn aborted_writer_and_dropped_ledger_lose_nothing() {
     let ledger = Ledger::open(config(dir.path())).unwrap();
     let writer = ledger.spawn_writer(store.clone());
     for n in 0..3_000 {
-        assert!(ledger.record(&record(format!("req-{n}"), n)));
+        assert!(ledger.record(record(format!("req-{n}"), n)));
         if n % 300 == 0 {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -141,7 +143,7 @@ async fn aborted_writer_and_dropped_ledger_lose_nothing() {
     let _ = writer.await;
     // Acknowledged after the writer is gone: certainly still on disk.
     for n in 3_000..3_500 {
-        assert!(ledger.record(&record(format!("req-{n}"), n)));
+        assert!(ledger.record(record(format!("req-{n}"), n)));
     }
     let before = stored_count(store.as_ref()).await;
     assert!(before < 3_500, "some records are only on disk");
@@ -175,7 +177,7 @@ async fn a_torn_last_line_is_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(config(dir.path())).unwrap();
     for n in 0..10 {
-        assert!(ledger.record(&record(format!("req-{n}"), n)));
+        assert!(ledger.record(record(format!("req-{n}"), n)));
     }
     drop(ledger);
     // What a kill in the middle of a write leaves: half a line, no newline.
@@ -220,11 +222,11 @@ async fn a_full_backlog_refuses_records_without_growing_memory() {
     })
     .unwrap();
     for n in 0..1_000 {
-        assert!(ledger.record(&record(format!("req-{n}"), n)));
+        assert!(ledger.record(record(format!("req-{n}"), n)));
     }
     let before = resident_bytes();
     for n in 1_000..101_000 {
-        assert!(!ledger.record(&record(format!("req-{n}"), n)));
+        assert!(!ledger.record(record(format!("req-{n}"), n)));
     }
     let grown = resident_bytes().saturating_sub(before);
     let stats = ledger.stats();
@@ -238,7 +240,7 @@ async fn a_full_backlog_refuses_records_without_growing_memory() {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
     ledger.drain(store.as_ref()).await.unwrap();
     assert_eq!(ledger.stats().backlog, 0);
-    assert!(ledger.record(&record("req-after".into(), 0)));
+    assert!(ledger.record(record("req-after".into(), 0)));
     ledger.drain(store.as_ref()).await.unwrap();
     assert_eq!(stored_count(store.as_ref()).await, 1_001);
 }
@@ -256,6 +258,153 @@ async fn rename_usage_table(dir: &Path, from: &str, to: &str) {
     conn.close().await.unwrap();
 }
 
+/// Makes the store refuse any insert statement carrying `request_id` (a SQLite
+/// trigger), or lifts that with `None`: an insert that fails part way through a
+/// segment.
+async fn refuse_inserts_of(dir: &Path, request_id: Option<&str>) {
+    let url = format!("sqlite://{}", dir.join("morn.db").display());
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    let sql = match request_id {
+        Some(id) => format!(
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON usage_records \
+             WHEN NEW.request_id = '{id}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ),
+        None => "DROP TRIGGER refuse_one".to_owned(),
+    };
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+}
+
+/// Whether the store holds exactly `req-0` to `req-{count - 1}`, each once.
+async fn holds_each_once(dir: &Path, store: &dyn Store, count: i64) -> bool {
+    let ids: HashSet<String> = stored_ids(dir).await.into_iter().collect();
+    stored_count(store).await == count && (0..count).all(|n| ids.contains(&format!("req-{n}")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_are_stored_from_memory_without_reading_the_file_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let ledger = Ledger::open(config(dir.path())).unwrap();
+    for n in 0..1_000 {
+        assert!(ledger.record(record(format!("req-{n}"), n)));
+    }
+    ledger.drain(store.as_ref()).await.unwrap();
+
+    let stats = ledger.stats();
+    assert_eq!(stats.written, 1_000);
+    assert_eq!(stats.backlog, 0);
+    assert_eq!(stats.reread, 0, "nothing was read back from the file");
+    assert!(holds_each_once(dir.path(), store.as_ref(), 1_000).await);
+    // Every field makes it through the copy, not only the id.
+    let stored = store.get_usage("req-567").await.unwrap().unwrap();
+    assert_eq!(stored, record("req-567".into(), 567));
+    assert_eq!(segments(dir.path()), 1, "the stored segment is deleted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_over_the_memory_bound_is_stored_from_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    // Batches of 10: at most 320 records of a segment are kept in memory.
+    let ledger = Ledger::open(LedgerConfig {
+        batch_size: 10,
+        ..config(dir.path())
+    })
+    .unwrap();
+    for n in 0..1_000 {
+        assert!(ledger.record(record(format!("req-{n}"), n)));
+    }
+    ledger.drain(store.as_ref()).await.unwrap();
+    let stats = ledger.stats();
+    assert_eq!(
+        stats.reread, 1_000,
+        "the whole segment was read from its file"
+    );
+    assert_eq!(stats.written, 1_000);
+    assert_eq!(stats.backlog, 0);
+    assert!(holds_each_once(dir.path(), store.as_ref(), 1_000).await);
+
+    // The next segment, within the bound, goes through memory again.
+    for n in 1_000..1_100 {
+        assert!(ledger.record(record(format!("req-{n}"), n)));
+    }
+    ledger.drain(store.as_ref()).await.unwrap();
+    let stats = ledger.stats();
+    assert_eq!(stats.reread, 1_000);
+    assert_eq!(stats.written, 1_100);
+    assert_eq!(stats.backlog, 0);
+    assert!(holds_each_once(dir.path(), store.as_ref(), 1_100).await);
+    assert_eq!(segments(dir.path()), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_insert_falls_back_to_the_file_and_stores_each_record_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let ledger = Ledger::open(config(dir.path())).unwrap();
+    // Batches of 100: the first is stored, the second (req-100 to req-199) is refused.
+    refuse_inserts_of(dir.path(), Some("req-150")).await;
+    for n in 0..250 {
+        assert!(ledger.record(record(format!("req-{n}"), n)));
+    }
+    assert!(ledger.drain(store.as_ref()).await.is_err());
+    let stats = ledger.stats();
+    assert_eq!(stats.written, 100);
+    assert_eq!(stats.failed_batches, 1);
+    assert_eq!(stats.backlog, 150);
+    assert_eq!(stats.reread, 0);
+
+    // Appended meanwhile: the next segment, kept in memory as usual.
+    for n in 250..300 {
+        assert!(ledger.record(record(format!("req-{n}"), n)));
+    }
+    refuse_inserts_of(dir.path(), None).await;
+    ledger.drain(store.as_ref()).await.unwrap();
+    let stats = ledger.stats();
+    // The failed segment is read from just after its stored batch, so nothing is
+    // counted twice; the new segment is stored from memory.
+    assert_eq!(stats.reread, 150);
+    assert_eq!(stats.written, 300);
+    assert_eq!(stats.backlog, 0);
+    assert!(holds_each_once(dir.path(), store.as_ref(), 300).await);
+    assert_eq!(segments(dir.path()), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_kept_in_memory_are_replayed_from_the_file_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let ledger = Ledger::open(config(dir.path())).unwrap();
+    // One batch of the segment stored from memory, then the process "dies" with the
+    // rest of the segment still in memory and on disk.
+    refuse_inserts_of(dir.path(), Some("req-150")).await;
+    for n in 0..250 {
+        assert!(ledger.record(record(format!("req-{n}"), n)));
+    }
+    assert!(ledger.drain(store.as_ref()).await.is_err());
+    for n in 250..300 {
+        assert!(ledger.record(record(format!("req-{n}"), n)));
+    }
+    drop(ledger);
+    refuse_inserts_of(dir.path(), None).await;
+
+    let ledger = Ledger::open(config(dir.path())).unwrap();
+    ledger.drain(store.as_ref()).await.unwrap();
+    let stats = ledger.stats();
+    // Both segments are replayed whole: the 100 records already stored again too,
+    // which the store skips.
+    assert_eq!(stats.recovered, 300);
+    assert_eq!(stats.reread, 300);
+    assert_eq!(stats.written, 300);
+    assert_eq!(stats.backlog, 0);
+    assert!(holds_each_once(dir.path(), store.as_ref(), 300).await);
+    assert_eq!(segments(dir.path()), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_wait_on_disk_through_a_store_outage() {
     let dir = tempfile::tempdir().unwrap();
@@ -264,7 +413,7 @@ async fn records_wait_on_disk_through_a_store_outage() {
     let ledger = Ledger::open(config(dir.path())).unwrap();
     let writer = ledger.spawn_writer(store.clone());
     for n in 0..250 {
-        assert!(ledger.record(&record(format!("req-{n}"), n)));
+        assert!(ledger.record(record(format!("req-{n}"), n)));
     }
     eventually("failed batches", || ledger.stats().failed_batches >= 3).await;
     let stats = ledger.stats();
@@ -290,7 +439,7 @@ async fn a_closed_store_keeps_records_for_the_next_one() {
     closed.close().await;
     let ledger = Ledger::open(config(dir.path())).unwrap();
     for n in 0..50 {
-        assert!(ledger.record(&record(format!("req-{n}"), n)));
+        assert!(ledger.record(record(format!("req-{n}"), n)));
     }
     assert!(ledger.drain(&closed).await.is_err());
     assert_eq!(ledger.stats().backlog, 50);
@@ -330,7 +479,7 @@ fn crash_child(dir: &str) {
         let mut out = std::io::stdout().lock();
         for n in 0.. {
             let id = format!("req-{n}");
-            if ledger.record(&record(id.clone(), n)) {
+            if ledger.record(record(id.clone(), n)) {
                 writeln!(out, "ACK {id}").unwrap();
                 out.flush().unwrap();
             }

@@ -96,6 +96,7 @@ fn renders_every_metric_with_help_and_type() {
         failed_batches: 2,
         recovered: 4,
         skipped: 5,
+        reread: 6,
     };
     let text = metrics.render(&ledger);
     let s = Scrape::parse(&text);
@@ -116,6 +117,7 @@ fn renders_every_metric_with_help_and_type() {
         ("morn_ledger_failed_batches_total", "counter"),
         ("morn_ledger_records_recovered_total", "counter"),
         ("morn_ledger_lines_skipped_total", "counter"),
+        ("morn_ledger_records_reread_total", "counter"),
     ];
     for (name, kind) in expected_types {
         assert_eq!(s.types.get(name).map(String::as_str), Some(kind), "{name}");
@@ -211,13 +213,14 @@ fn renders_every_metric_with_help_and_type() {
     assert_eq!(s.get("morn_ledger_failed_batches_total"), 2.0);
     assert_eq!(s.get("morn_ledger_records_recovered_total"), 4.0);
     assert_eq!(s.get("morn_ledger_lines_skipped_total"), 5.0);
+    assert_eq!(s.get("morn_ledger_records_reread_total"), 6.0);
 }
 
 #[test]
 fn an_empty_registry_still_renders_every_family() {
     let text = Metrics::new().render(&LedgerStats::default());
     let s = Scrape::parse(&text);
-    assert_eq!(s.types.len(), 15);
+    assert_eq!(s.types.len(), 16);
     assert_eq!(s.get("morn_ledger_queue_depth"), 0.0);
 }
 

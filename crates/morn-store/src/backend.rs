@@ -6,12 +6,20 @@
 //! into a `sqlx::QueryBuilder` of its own database, which writes the placeholders.
 //! SQL fragments are `&'static str`, so a value can never be formatted into SQL.
 //!
+//! Hot batch inserts skip [`Query`]: their SQL text is built once per row count
+//! ([`values_sql`], in each database's placeholder style) and their values are bound
+//! straight into the driver's argument buffer ([`Bind`], [`BindRow`]), with no copy
+//! of each value into an [`Arg`] and no statement text rebuilt per batch.
+//!
 //! This module is private: [`Backend`] is sealed, and only `SqliteStore` and
 //! `PgStore` implement it.
 
+use std::fmt::Write as _;
 use std::future::Future;
 
 use serde_json::Value;
+use sqlx::error::BoxDynError;
+use sqlx::{Arguments as _, Database, Encode, Type};
 
 use crate::StoreError;
 
@@ -122,7 +130,7 @@ impl Query {
     /// Appends placeholders separated by commas, as in a `VALUES (...)` list.
     pub fn binds(mut self, values: impl IntoIterator<Item = Arg>) -> Self {
         let values = values.into_iter();
-        // Usage batches bind ~1,400 values per statement: grow once, not step by step.
+        // Grow once, not step by step.
         self.parts.reserve(2 * values.size_hint().0);
         for (i, value) in values.enumerate() {
             if i > 0 {
@@ -138,6 +146,117 @@ impl Query {
         match value {
             Some(value) => self.sql(" AND ").sql(sql).bind(value),
             None => self,
+        }
+    }
+}
+
+/// How a database writes its placeholders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    /// SQLite: `?`, numbered by position.
+    Question,
+    /// PostgreSQL: `$1`, `$2`, ...
+    Dollar,
+}
+
+/// The `head` fragments, then `rows` parenthesised lists of `columns` placeholders,
+/// then `tail`: the text of a multi-row `INSERT ... VALUES`. Only placeholders and
+/// static fragments are written, never a value, so it is as safe as a literal.
+pub fn values_sql(
+    style: Placeholder,
+    head: &[&'static str],
+    columns: usize,
+    rows: usize,
+    tail: &'static str,
+) -> String {
+    let mut sql = String::with_capacity(256 + tail.len() + rows * columns * 7);
+    for fragment in head {
+        sql.push_str(fragment);
+    }
+    let mut n = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            match style {
+                Placeholder::Question => sql.push('?'),
+                Placeholder::Dollar => {
+                    let _ = write!(sql, "${n}");
+                }
+            }
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
+}
+
+/// Where a row's values go, in placeholder order: the argument buffer of a statement
+/// run by [`Backend::execute_rows`]. Each driver picks the cheapest encoding.
+pub trait Bind {
+    fn text(&mut self, value: &str);
+    fn opt_text(&mut self, value: Option<&str>);
+    fn int(&mut self, value: i64);
+    fn opt_int(&mut self, value: Option<i64>);
+    fn flag(&mut self, value: bool);
+}
+
+/// A row a [`Backend::execute_rows`] statement binds.
+pub trait BindRow: Sync {
+    /// Values per row: the placeholders of one row in the statement text.
+    const VALUES: usize;
+
+    /// Binds exactly [`Self::VALUES`] values, in column order.
+    fn bind_row(&self, to: &mut impl Bind);
+}
+
+/// One statement of [`Backend::execute_rows`]: its text (see [`values_sql`]) and the
+/// rows it binds.
+#[derive(Debug)]
+pub struct Rows<'a, R> {
+    pub sql: &'static str,
+    pub rows: &'a [R],
+}
+
+/// The arguments of one statement, being bound. The first encoding error is kept
+/// and returned by [`Binds::of`], so a row's binding reads as a plain list.
+pub struct Binds<DB: Database> {
+    args: DB::Arguments,
+    error: Option<BoxDynError>,
+}
+
+impl<DB: Database> Binds<DB> {
+    /// The arguments of `rows`, bound in order.
+    pub fn of<R: BindRow>(rows: &[R]) -> Result<DB::Arguments, BoxDynError>
+    where
+        Self: Bind,
+    {
+        let values = rows.len() * R::VALUES;
+        let mut binds = Self {
+            args: DB::Arguments::default(),
+            error: None,
+        };
+        // The byte hint fits PostgreSQL's buffer: a 4-byte length and ~16 bytes of
+        // value on average for the usage rows (ids, numbers, flags).
+        binds.args.reserve(values, values * 20);
+        for row in rows {
+            row.bind_row(&mut binds);
+        }
+        match binds.error {
+            Some(error) => Err(error),
+            None => Ok(binds.args),
+        }
+    }
+
+    /// Binds `value`, unless an earlier value failed to encode.
+    pub fn push<'t, T: Encode<'t, DB> + Type<DB>>(&mut self, value: T) {
+        if self.error.is_none()
+            && let Err(error) = self.args.add(value)
+        {
+            self.error = Some(error);
         }
     }
 }
@@ -190,6 +309,9 @@ pub trait Backend: Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`.
     const NAME: &'static str;
 
+    /// How this database writes placeholders, for [`values_sql`].
+    const PLACEHOLDER: Placeholder;
+
     /// Runs a statement; returns the number of rows affected.
     fn execute(&self, query: Query) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
 
@@ -203,12 +325,12 @@ pub trait Backend: Send + Sync + 'static {
         query: Query,
     ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
 
-    /// Runs `queries` in one transaction and returns the rows they affected in all.
+    /// Runs `statements` in one transaction and returns the rows they affected in all.
     /// One commit for many statements: the usage ledger's batches would otherwise pay
     /// a commit (WAL frames, or a PostgreSQL fsync) per statement.
-    fn execute_all(
+    fn execute_rows<R: BindRow>(
         &self,
-        queries: Vec<Query>,
+        statements: Vec<Rows<'_, R>>,
     ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
 
     /// Runs `steps` in one transaction: all of them or none.
@@ -282,3 +404,21 @@ macro_rules! args {
     };
 }
 pub(crate) use args;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_sql_in_each_placeholder_style() {
+        let head = ["INSERT INTO t (a, b)", " VALUES "];
+        assert_eq!(
+            values_sql(Placeholder::Question, &head, 2, 3, ";"),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?);"
+        );
+        assert_eq!(
+            values_sql(Placeholder::Dollar, &head, 2, 3, ";"),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6);"
+        );
+    }
+}

@@ -5,9 +5,16 @@
 //! next start the leftover files are replayed (inserts skip request ids already
 //! stored).
 //!
-//! Nothing is held in memory between the append and the store but counters, so a
-//! full backlog costs disk, bounded by `max_backlog`, never memory; past it records
-//! are refused (and counted) instead of slowing requests down.
+//! The file is the source of truth. Beside it, the records of the segment being
+//! written are kept in memory, pushed under the same lock as the write, so the writer
+//! stores a closed segment without reading and parsing it back. That copy is bounded
+//! (32 batches of `batch_size` records a segment, 65,536 records at most; see
+//! `wal.rs`) and used only while it holds exactly the file's records: past the bound,
+//! after a failed write or a failed insert, and for every segment of an earlier
+//! process, the writer reads the file. So memory holds at most two segments' copies
+//! (the one being written and the one being stored) and one batch read back; a larger
+//! backlog costs disk, bounded by `max_backlog`, never memory; past it records are
+//! refused (and counted) instead of slowing requests down.
 
 mod wal;
 mod writer;
@@ -30,7 +37,8 @@ pub struct LedgerConfig {
     pub dir: PathBuf,
     /// How often the writer moves records into the store.
     pub flush_interval: Duration,
-    /// Records per insert statement batch.
+    /// Records per store batch (one `insert_usage` call). Also the unit of the copy
+    /// kept in memory: at most 32 batches of the open segment (65,536 records).
     pub batch_size: usize,
     /// Unstored records kept on disk at most; beyond, new records are dropped (and
     /// counted) rather than slowing requests down.
@@ -56,6 +64,10 @@ pub struct LedgerStats {
     pub recovered: u64,
     /// Unreadable lines skipped in the write-ahead files (a write torn by a crash).
     pub skipped: u64,
+    /// Records read back from the write-ahead files rather than stored from memory:
+    /// replays, segments over the memory bound, retries after a failed insert. A
+    /// steady rise without those means the bound is too small for the traffic.
+    pub reread: u64,
 }
 
 /// The counters behind [`LedgerStats`].
@@ -67,6 +79,7 @@ struct Counters {
     failed_batches: AtomicU64,
     recovered: AtomicU64,
     skipped: AtomicU64,
+    reread: AtomicU64,
 }
 
 /// The least time between two log lines about refused records.
@@ -111,7 +124,7 @@ impl Ledger {
             }
             Err(TryLockError::Error(error)) => return Err(error),
         }
-        let wal = Wal::open(&config.dir, config.fsync)?;
+        let wal = Wal::open(&config.dir, config.fsync, config.batch_size)?;
         let first_seq = wal.open_seq();
         Ok(Arc::new(Self {
             config,
@@ -126,7 +139,10 @@ impl Ledger {
 
     /// Appends `record`. `true`: acknowledged, it will reach the store even if the
     /// process dies now. `false`: dropped because the backlog is full (counted).
-    pub fn record(&self, record: &UsageRecord) -> bool {
+    ///
+    /// By value: the ledger keeps the record for the writer, so a caller that is done
+    /// with it saves a copy.
+    pub fn record(&self, record: UsageRecord) -> bool {
         // A full backlog refuses before paying for serialisation; the exact check is
         // repeated under the append lock below.
         if self.stats().backlog >= self.config.max_backlog {
@@ -134,16 +150,15 @@ impl Ledger {
         }
         // A record line is ~500 bytes with every id set: one allocation, no regrowth.
         let mut line = Vec::with_capacity(768);
-        if let Err(error) = serde_json::to_writer(&mut line, record) {
+        if let Err(error) = serde_json::to_writer(&mut line, &record) {
             return self.refuse(&error.to_string());
         }
         line.push(b'\n');
         // The limit is checked under the append lock, so threads cannot overshoot it
         // together.
-        match self
-            .wal
-            .append(&line, || self.stats().backlog < self.config.max_backlog)
-        {
+        match self.wal.append(&line, record, || {
+            self.stats().backlog < self.config.max_backlog
+        }) {
             Ok(true) => {
                 self.counters.appended.fetch_add(1, Ordering::Relaxed);
                 true
@@ -213,6 +228,7 @@ impl Ledger {
             failed_batches: c.failed_batches.load(Ordering::Relaxed),
             recovered,
             skipped: c.skipped.load(Ordering::Relaxed),
+            reread: c.reread.load(Ordering::Relaxed),
         }
     }
 }

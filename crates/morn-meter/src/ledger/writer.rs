@@ -1,15 +1,20 @@
 //! The background writer: moves closed write-ahead segments into the store.
 //!
-//! Each flush rotates the current segment, then reads the closed segments oldest
-//! first, `batch_size` records at a time, and inserts each batch with
-//! `UsageStore::insert_usage`. A segment is deleted only once all of its records are
-//! stored. Inserts skip request ids already stored, so storing a batch twice (a crash
-//! between the insert and the delete, or a retry) is harmless; that is what makes the
-//! whole scheme at-least-once on disk and exactly-once in the store.
+//! Each flush rotates the current segment, then stores the closed segments oldest
+//! first, `batch_size` records at a time, with `UsageStore::insert_usage`. The segment
+//! just closed comes with its records kept in memory ([`Kept`]) and is stored from
+//! them; any other segment (one of an earlier process, one whose copy was not kept
+//! whole, one whose insert failed before) is read back from its file. A segment is
+//! deleted only once all of its records are stored. Inserts skip request ids already
+//! stored, so storing a batch twice (a crash between the insert and the delete, or a
+//! retry) is harmless; that is what makes the whole scheme at-least-once on disk and
+//! exactly-once in the store.
 //!
-//! A failed insert keeps its batch in memory (one batch at most) and the position in
-//! the segment, and the writer retries with a growing delay; the outage is logged once
-//! when it starts and once when it ends.
+//! A failed insert keeps the position in the segment (and a batch read from the file,
+//! one batch at most) but drops a kept copy: the retry reads the file from there, so
+//! copies do not pile up in memory while the store is down; the backlog waits on
+//! disk. The writer retries with a growing delay; the outage is logged once when it
+//! starts and once when it ends.
 
 use std::io;
 use std::sync::Arc;
@@ -19,7 +24,7 @@ use std::time::{Duration, Instant};
 use morn_store::{Store, StoreError};
 
 use super::Ledger;
-use super::wal::{self, Batch};
+use super::wal::{self, Batch, Kept, KeptBatch};
 
 /// The longest wait between two retries while the store is failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -45,17 +50,75 @@ pub(crate) enum FlushError {
 /// Rotates, then stores every closed segment and deletes it.
 pub(crate) async fn flush(ledger: &Ledger, store: &dyn Store) -> Result<(), FlushError> {
     let mut cursor = ledger.cursor.lock().await;
-    let open = ledger.wal.rotate()?;
+    let (open, mut kept) = ledger.wal.rotate()?;
+    let stored = store_closed(ledger, store, &mut cursor, open, &mut kept).await;
+    // A copy not used (not whole, or an earlier segment failed to store) is gone when
+    // this returns, so memory never holds more than one closed segment's copy.
+    if let Some(kept) = kept {
+        free(kept.batches);
+    }
+    stored
+}
+
+/// Frees kept records off the async threads: tens of thousands of them take
+/// milliseconds.
+fn free(batches: impl IntoIterator<Item = KeptBatch> + Send + 'static) {
+    tokio::task::spawn_blocking(move || batches.into_iter().for_each(drop));
+}
+
+/// Stores every segment below `open`, oldest first: the one `kept` holds from memory
+/// (taking it), the others from their files.
+async fn store_closed(
+    ledger: &Ledger,
+    store: &dyn Store,
+    cursor: &mut Cursor,
+    open: u64,
+    kept: &mut Option<Kept>,
+) -> Result<(), FlushError> {
     for seq in wal::list_segments(&ledger.config.dir)? {
         if seq >= open {
             break;
         }
-        store_segment(ledger, store, &mut cursor, seq).await?;
+        match kept.take_if(|kept| kept.seq == seq && kept.whole) {
+            Some(kept) => store_kept(ledger, store, cursor, kept).await?,
+            None => store_segment(ledger, store, cursor, seq).await?,
+        }
     }
     Ok(())
 }
 
-/// Stores the rest of closed segment `seq`, then deletes it.
+/// Stores closed segment `kept.seq` from its records kept in memory, then deletes it.
+/// A failed insert leaves the cursor just after the last batch stored, so the retry
+/// reads only the rest from the file and counts nothing twice.
+async fn store_kept(
+    ledger: &Ledger,
+    store: &dyn Store,
+    cursor: &mut Cursor,
+    kept: Kept,
+) -> Result<(), FlushError> {
+    *cursor = Cursor {
+        seq: kept.seq,
+        offset: 0,
+        held: None,
+    };
+    let mut batches = kept.batches.into_iter();
+    while let Some(batch) = batches.next() {
+        if let Err(error) = store.insert_usage(&batch.records).await {
+            ledger
+                .counters
+                .failed_batches
+                .fetch_add(1, Ordering::Relaxed);
+            free(batches);
+            return Err(error.into());
+        }
+        let stored = batch.records.len() as u64;
+        ledger.counters.written.fetch_add(stored, Ordering::Relaxed);
+        cursor.offset = batch.end;
+    }
+    delete(ledger, kept.seq)
+}
+
+/// Stores the rest of closed segment `seq` from its file, then deletes it.
 async fn store_segment(
     ledger: &Ledger,
     store: &dyn Store,
@@ -96,14 +159,19 @@ async fn store_segment(
             break;
         }
     }
+    delete(ledger, seq)
+}
+
+/// Deletes stored segment `seq`; one already gone is fine.
+fn delete(ledger: &Ledger, seq: u64) -> Result<(), FlushError> {
     match std::fs::remove_file(wal::segment_path(&ledger.config.dir, seq)) {
         Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error.into()),
         _ => Ok(()),
     }
 }
 
-/// Reads the next batch of segment `seq` off the async threads, and counts what an
-/// earlier process left and what could not be read.
+/// Reads the next batch of segment `seq` off the async threads, and counts what was
+/// read back, what an earlier process left and what could not be read.
 async fn read(ledger: &Ledger, seq: u64, offset: u64) -> io::Result<Batch> {
     let dir = ledger.config.dir.clone();
     let max = ledger.config.batch_size;
@@ -111,8 +179,9 @@ async fn read(ledger: &Ledger, seq: u64, offset: u64) -> io::Result<Batch> {
         .await
         .map_err(io::Error::other)??;
     let c = &ledger.counters;
+    let found = batch.records.len() as u64;
+    c.reread.fetch_add(found, Ordering::Relaxed);
     if seq < ledger.first_seq {
-        let found = batch.records.len() as u64;
         c.recovered.fetch_add(found, Ordering::Relaxed);
     }
     c.skipped.fetch_add(batch.skipped, Ordering::Relaxed);

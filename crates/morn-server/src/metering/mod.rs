@@ -449,7 +449,7 @@ impl Metered {
         record.cost_micros = meter
             .price(tenant, &model, end.deployment)
             .map_or(0, |p| p.cost(&usage).micros);
-        let acknowledged = meter.ledger.record(record);
+        let acknowledged = meter.ledger.record(record.clone());
         if end.upstream
             && let Some(class) = end.error_class
             && matches!(end.status, 408 | 429 | 500..=599)

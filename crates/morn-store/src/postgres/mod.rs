@@ -10,7 +10,9 @@ use sqlx::types::Json;
 use sqlx::{Connection, Row};
 
 use crate::StoreError;
-use crate::backend::{Backend, Query, RowRead, Step, builder, classify};
+use crate::backend::{
+    Backend, Bind, BindRow, Binds, Placeholder, Query, RowRead, Rows, Step, builder, classify,
+};
 use crate::migrate::POSTGRES;
 
 /// Key of the session advisory lock held while migrating, so replicas starting
@@ -125,17 +127,25 @@ impl Backend for PgStore {
 
     const NAME: &'static str = "postgres";
 
+    const PLACEHOLDER: Placeholder = Placeholder::Dollar;
+
     async fn execute(&self, query: Query) -> Result<u64, sqlx::Error> {
         let mut builder = builder::<Postgres>(query);
         Ok(builder.build().execute(&self.pool).await?.rows_affected())
     }
 
-    async fn execute_all(&self, queries: Vec<Query>) -> Result<u64, sqlx::Error> {
+    async fn execute_rows<R: BindRow>(
+        &self,
+        statements: Vec<Rows<'_, R>>,
+    ) -> Result<u64, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let mut affected = 0;
-        for query in queries {
-            let mut builder = builder::<Postgres>(query);
-            affected += builder.build().execute(&mut *tx).await?.rows_affected();
+        for statement in statements {
+            let args = Binds::<Postgres>::of(statement.rows).map_err(sqlx::Error::Encode)?;
+            affected += sqlx::query_with(statement.sql, args)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         }
         tx.commit().await?;
         Ok(affected)
@@ -179,6 +189,29 @@ impl Backend for PgStore {
 
     async fn close(&self) {
         PgStore::close(self).await;
+    }
+}
+
+/// Values are encoded straight into the driver's byte buffer: no allocation a value.
+impl Bind for Binds<Postgres> {
+    fn text(&mut self, value: &str) {
+        self.push(value);
+    }
+
+    fn opt_text(&mut self, value: Option<&str>) {
+        self.push(value);
+    }
+
+    fn int(&mut self, value: i64) {
+        self.push(value);
+    }
+
+    fn opt_int(&mut self, value: Option<i64>) {
+        self.push(value);
+    }
+
+    fn flag(&mut self, value: bool) {
+        self.push(value);
     }
 }
 

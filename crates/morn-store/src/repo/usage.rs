@@ -3,17 +3,22 @@
 //!
 //! Inserts are multi-row `INSERT ... ON CONFLICT (request_id) DO NOTHING` statements,
 //! so the ledger writer may replay a batch (after a crash or a failed commit) without
-//! double counting. Reports aggregate in SQL; only the calendar month, whose length
-//! varies, is folded from days in Rust. Groups are ordered in Rust, because SQLite and
-//! PostgreSQL disagree on where NULLs sort and on string collation.
+//! double counting. They are the hot write (every request makes a row), so their text
+//! is built once per row count and backend, and their values are bound straight into
+//! the driver's arguments (see `backend.rs`).
+//!
+//! Reports aggregate in SQL; only the calendar month, whose length varies, is folded
+//! from days in Rust. Groups are ordered in Rust, because SQLite and PostgreSQL
+//! disagree on where NULLs sort and on string collation.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use async_trait::async_trait;
 
 use super::map_row;
 use crate::StoreError;
-use crate::backend::{Backend, Query, RowRead, args};
+use crate::backend::{Backend, Bind, BindRow, Placeholder, Query, RowRead, Rows, values_sql};
 use crate::metering::{
     TimeBucket, UsageAggregate, UsageDimension, UsageFilter, UsageGrouping, UsageRecord,
 };
@@ -102,44 +107,56 @@ fn usage_row(row: &impl RowRead) -> Result<UsageRecord, sqlx::Error> {
     })
 }
 
-/// One multi-row INSERT of `records`.
-fn insert_chunk(records: &[UsageRecord]) -> Query {
-    let mut query = Query::new("INSERT INTO usage_records (")
-        .sql(USAGE_COLS)
-        .sql(") VALUES ");
-    for (i, r) in records.iter().enumerate() {
-        if i > 0 {
-            query = query.sql(", ");
-        }
-        query = query
-            .sql("(")
-            .binds(args![
-                &r.request_id,
-                r.created_at,
-                &r.org_id,
-                &r.workspace_id,
-                &r.user_id,
-                &r.key_id,
-                &r.endpoint,
-                &r.model,
-                &r.deployment,
-                r.stream,
-                r.status,
-                &r.error_class,
-                r.input_tokens,
-                r.output_tokens,
-                r.cache_read_tokens,
-                r.cache_write_tokens,
-                r.reasoning_tokens,
-                r.cost_micros,
-                r.estimated,
-                r.cache_hit,
-                r.latency_ms,
-                r.ttft_ms,
-            ])
-            .sql(")");
+/// The columns of an insert, in [`USAGE_COLS`] order.
+impl BindRow for UsageRecord {
+    const VALUES: usize = 22;
+
+    fn bind_row(&self, to: &mut impl Bind) {
+        to.text(&self.request_id);
+        to.int(self.created_at);
+        to.opt_text(self.org_id.as_deref());
+        to.opt_text(self.workspace_id.as_deref());
+        to.opt_text(self.user_id.as_deref());
+        to.opt_text(self.key_id.as_deref());
+        to.text(&self.endpoint);
+        to.text(&self.model);
+        to.opt_text(self.deployment.as_deref());
+        to.flag(self.stream);
+        to.int(self.status);
+        to.opt_text(self.error_class.as_deref());
+        to.int(self.input_tokens);
+        to.int(self.output_tokens);
+        to.int(self.cache_read_tokens);
+        to.int(self.cache_write_tokens);
+        to.int(self.reasoning_tokens);
+        to.int(self.cost_micros);
+        to.flag(self.estimated);
+        to.flag(self.cache_hit);
+        to.int(self.latency_ms);
+        to.opt_int(self.ttft_ms);
     }
-    query.sql(" ON CONFLICT (request_id) DO NOTHING")
+}
+
+/// The INSERT of `STATEMENT_ROWS[index]` rows in `B`'s placeholders, built on first
+/// use and kept for the life of the process.
+fn insert_sql<B: Backend>(index: usize) -> &'static str {
+    // One static for every `B` (a static in a generic function is not per type), so
+    // indexed by placeholder style.
+    static TEXTS: [[OnceLock<String>; STATEMENT_ROWS.len()]; 2] =
+        [const { [const { OnceLock::new() }; STATEMENT_ROWS.len()] }; 2];
+    let style = match B::PLACEHOLDER {
+        Placeholder::Question => 0,
+        Placeholder::Dollar => 1,
+    };
+    TEXTS[style][index].get_or_init(|| {
+        values_sql(
+            B::PLACEHOLDER,
+            &["INSERT INTO usage_records (", USAGE_COLS, ") VALUES "],
+            UsageRecord::VALUES,
+            STATEMENT_ROWS[index],
+            " ON CONFLICT (request_id) DO NOTHING",
+        )
+    })
 }
 
 /// `WHERE` with the time range and every filter field that is set.
@@ -224,10 +241,11 @@ fn month_start(at_ms: i64) -> i64 {
 }
 
 /// Rows per INSERT statement: a batch is cut into statements of these sizes, largest
-/// first, so only three distinct statement texts ever exist. The driver keeps every
-/// distinct text as a prepared statement per connection; with one text per batch size
-/// (1 to 1,000 rows), that cache filled with hundreds of large statements (hundreds of
-/// megabytes of resident memory under load) and each new size was parsed afresh.
+/// first, so only three distinct statement texts ever exist ([`insert_sql`]). The
+/// driver keeps every distinct text as a prepared statement per connection; with one
+/// text per batch size (1 to 1,000 rows), that cache filled with hundreds of large
+/// statements (hundreds of megabytes of resident memory under load) and each new size
+/// was parsed afresh.
 const STATEMENT_ROWS: [usize; 3] = [64, 8, 1];
 
 /// Inserts `records` in statements of [`STATEMENT_ROWS`] rows, all in one transaction
@@ -235,16 +253,17 @@ const STATEMENT_ROWS: [usize; 3] = [64, 8, 1];
 /// exactly the number of new rows. A failure stores nothing, and the retry inserts the
 /// whole batch again.
 async fn insert_all<B: Backend>(store: &B, records: &[UsageRecord]) -> Result<u64, StoreError> {
-    let mut queries = Vec::new();
+    let mut statements = Vec::new();
     let mut rest = records;
-    for size in STATEMENT_ROWS {
-        while rest.len() >= size {
-            let (chunk, tail) = rest.split_at(size);
-            queries.push(insert_chunk(chunk));
+    for (index, rows) in STATEMENT_ROWS.into_iter().enumerate() {
+        let sql = insert_sql::<B>(index);
+        while rest.len() >= rows {
+            let (chunk, tail) = rest.split_at(rows);
+            statements.push(Rows { sql, rows: chunk });
             rest = tail;
         }
     }
-    Ok(store.execute_all(queries).await?)
+    Ok(store.execute_rows(statements).await?)
 }
 
 #[async_trait]
@@ -336,8 +355,51 @@ impl<B: Backend> UsageStore for B {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{PgStore, SqliteStore};
 
     const HOUR_MS: i64 = 3_600_000;
+
+    /// Counts what a row binds.
+    #[derive(Default)]
+    struct Count(usize);
+
+    impl Bind for Count {
+        fn text(&mut self, _: &str) {
+            self.0 += 1;
+        }
+        fn opt_text(&mut self, _: Option<&str>) {
+            self.0 += 1;
+        }
+        fn int(&mut self, _: i64) {
+            self.0 += 1;
+        }
+        fn opt_int(&mut self, _: Option<i64>) {
+            self.0 += 1;
+        }
+        fn flag(&mut self, _: bool) {
+            self.0 += 1;
+        }
+    }
+
+    #[test]
+    fn a_row_binds_one_value_per_column_and_the_texts_have_as_many_placeholders() {
+        let mut count = Count::default();
+        UsageRecord::default().bind_row(&mut count);
+        assert_eq!(count.0, UsageRecord::VALUES);
+        assert_eq!(USAGE_COLS.split(',').count(), UsageRecord::VALUES);
+
+        for (index, rows) in STATEMENT_ROWS.into_iter().enumerate() {
+            let values = rows * UsageRecord::VALUES;
+            let sqlite = insert_sql::<SqliteStore>(index);
+            assert_eq!(sqlite.matches('?').count(), values, "{rows} rows");
+            let postgres = insert_sql::<PgStore>(index);
+            assert_eq!(postgres.matches('$').count(), values, "{rows} rows");
+            let last = format!("${values}) ON CONFLICT (request_id) DO NOTHING");
+            assert!(postgres.ends_with(&last), "{postgres}");
+            // Built once: the same text each time.
+            assert!(std::ptr::eq(sqlite, insert_sql::<SqliteStore>(index)));
+        }
+    }
 
     /// Unix ms of a UTC date, counted by hand from known month lengths.
     fn date(year: i64, month: i64, day: i64) -> i64 {

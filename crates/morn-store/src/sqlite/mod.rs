@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -14,7 +15,9 @@ use sqlx::sqlite::{
 use sqlx::types::Json;
 
 use crate::StoreError;
-use crate::backend::{Backend, Query, RowRead, Step, builder, classify};
+use crate::backend::{
+    Backend, Bind, BindRow, Binds, Placeholder, Query, RowRead, Rows, Step, builder, classify,
+};
 use crate::migrate::SQLITE;
 
 /// A SQLite database file (`morn.db`) inside the data directory.
@@ -120,17 +123,25 @@ impl Backend for SqliteStore {
 
     const NAME: &'static str = "sqlite";
 
+    const PLACEHOLDER: Placeholder = Placeholder::Question;
+
     async fn execute(&self, query: Query) -> Result<u64, sqlx::Error> {
         let mut builder = builder::<Sqlite>(query);
         Ok(builder.build().execute(&self.pool).await?.rows_affected())
     }
 
-    async fn execute_all(&self, queries: Vec<Query>) -> Result<u64, sqlx::Error> {
+    async fn execute_rows<R: BindRow>(
+        &self,
+        statements: Vec<Rows<'_, R>>,
+    ) -> Result<u64, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let mut affected = 0;
-        for query in queries {
-            let mut builder = builder::<Sqlite>(query);
-            affected += builder.build().execute(&mut *tx).await?.rows_affected();
+        for statement in statements {
+            let args = Binds::<Sqlite>::of(statement.rows).map_err(sqlx::Error::Encode)?;
+            affected += sqlx::query_with(statement.sql, args)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         }
         tx.commit().await?;
         Ok(affected)
@@ -175,6 +186,30 @@ impl Backend for SqliteStore {
 
     async fn close(&self) {
         SqliteStore::close(self).await;
+    }
+}
+
+/// Text as `Arc<str>`: the driver keeps every value as an owned `Arc`, and this is
+/// one allocation a string where a `&str` or `String` costs two.
+impl Bind for Binds<Sqlite> {
+    fn text(&mut self, value: &str) {
+        self.push(Arc::<str>::from(value));
+    }
+
+    fn opt_text(&mut self, value: Option<&str>) {
+        self.push(value.map(Arc::<str>::from));
+    }
+
+    fn int(&mut self, value: i64) {
+        self.push(value);
+    }
+
+    fn opt_int(&mut self, value: Option<i64>) {
+        self.push(value);
+    }
+
+    fn flag(&mut self, value: bool) {
+        self.push(value);
     }
 }
 
