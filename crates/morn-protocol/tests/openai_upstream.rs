@@ -286,6 +286,24 @@ mod openai {
     }
 
     #[test]
+    fn reads_content_given_as_an_array_of_parts() {
+        let body = br#"{"choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"Hello "},{"type":"refusal","refusal":"no"},{"type":"text","text":""}]},"finish_reason":"stop"}]}"#;
+        let resp = decode_chat_response(body).unwrap();
+        assert_eq!(
+            resp.choices[0].message.content,
+            vec![
+                Part::Text {
+                    text: "Hello ".into()
+                },
+                Part::Text { text: "no".into() },
+            ]
+        );
+        let odd = br#"{"choices":[{"message":{"role":"assistant","content":42}}]}"#;
+        let err = decode_chat_response(odd).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::BadGateway);
+    }
+
+    #[test]
     fn rejects_bodies_that_are_not_completions() {
         for body in [
             &b"<html>502 Bad Gateway</html>"[..],

@@ -1,5 +1,7 @@
 //! Inbound Chat Completions: canonical [`ChatResponse`] → an OpenAI `chat.completion`.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::usage::WireUsageOut;
@@ -28,11 +30,12 @@ struct ChoiceOut<'a> {
 struct MessageOut<'a> {
     role: &'static str,
     /// `null` when the answer has no text (a pure tool call), as OpenAI sends it.
-    content: Option<String>,
+    /// Borrowed from the answer unless several parts must be joined.
+    content: Option<Cow<'a, str>>,
     refusal: Option<()>,
     /// Thinking in the clear, under the name OpenRouter, DeepSeek and vLLM use.
     #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_content: Option<String>,
+    reasoning_content: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tool_calls: Vec<ToolCallOut<'a>>,
     annotations: [(); 0],
@@ -66,16 +69,22 @@ pub fn render_chat_response(resp: &ChatResponse) -> Vec<u8> {
     })
 }
 
+/// Appends `part` to `joined`, copying only from the second part on.
+fn join<'a>(joined: &mut Option<Cow<'a, str>>, part: &'a str) {
+    match joined {
+        None => *joined = Some(Cow::Borrowed(part)),
+        Some(text) => text.to_mut().push_str(part),
+    }
+}
+
 fn choice(c: &Choice) -> ChoiceOut<'_> {
-    let mut text: Option<String> = None;
-    let mut thinking: Option<String> = None;
+    let mut text: Option<Cow<'_, str>> = None;
+    let mut thinking: Option<Cow<'_, str>> = None;
     let mut tool_calls = Vec::new();
     for part in &c.message.content {
         match part {
-            Part::Text { text: t } => text.get_or_insert_with(String::new).push_str(t),
-            Part::Thinking { text: t, .. } => {
-                thinking.get_or_insert_with(String::new).push_str(t);
-            }
+            Part::Text { text: t } => join(&mut text, t),
+            Part::Thinking { text: t, .. } => join(&mut thinking, t),
             Part::ToolCall(call) => tool_calls.push(ToolCallOut {
                 id: &call.id,
                 kind: "function",

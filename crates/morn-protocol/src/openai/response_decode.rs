@@ -5,7 +5,10 @@
 //! `reasoning` (OpenRouter, Ollama), a `refusal` kept as text, legacy `function_call`,
 //! unknown finish reasons read as `stop`.
 
-use serde::Deserialize;
+use std::fmt;
+
+use serde::de::{self, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::error::{UpstreamError, stream_error};
 use super::inbound_wire::ArgumentsText;
@@ -60,11 +63,37 @@ pub(crate) struct MessageIn {
 }
 
 /// Assistant content: a string, or (rarely) an array of text parts.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum ContentIn {
     Text(String),
     Parts(Vec<TextPartIn>),
+}
+
+/// A visitor rather than `#[serde(untagged)]`, which buffers the value into a generic
+/// tree and then tries each shape: that showed in profiles of every answer.
+impl<'de> Deserialize<'de> for ContentIn {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ContentVisitor;
+        impl<'de> Visitor<'de> for ContentVisitor {
+            type Value = ContentIn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of text parts")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<ContentIn, E> {
+                Ok(ContentIn::Text(text.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, text: String) -> Result<ContentIn, E> {
+                Ok(ContentIn::Text(text))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ContentIn, A::Error> {
+                let mut parts = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+                while let Some(part) = seq.next_element()? {
+                    parts.push(part);
+                }
+                Ok(ContentIn::Parts(parts))
+            }
+        }
+        deserializer.deserialize_any(ContentVisitor)
+    }
 }
 
 #[derive(Deserialize)]

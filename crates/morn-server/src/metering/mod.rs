@@ -441,15 +441,14 @@ impl Metered {
         record.cache_read_tokens = usage.cache_read_tokens as i64;
         record.cache_write_tokens = usage.cache_write_tokens as i64;
         record.reasoning_tokens = usage.reasoning_tokens as i64;
-        let model = end.served_model.unwrap_or(&record.model).to_owned();
+        let model = end.served_model.unwrap_or(&record.model);
         let tenant = Tenant {
             org_id: record.org_id.as_deref(),
             workspace_id: record.workspace_id.as_deref(),
         };
         record.cost_micros = meter
-            .price(tenant, &model, end.deployment)
+            .price(tenant, model, end.deployment)
             .map_or(0, |p| p.cost(&usage).micros);
-        let acknowledged = meter.ledger.record(record.clone());
         if end.upstream
             && let Some(class) = end.error_class
             && matches!(end.status, 408 | 429 | 500..=599)
@@ -470,9 +469,11 @@ impl Metered {
             cost_micros: record.cost_micros,
             error_class: end.error_class,
         });
+        let cost = record.cost_micros;
+        // The record moves into the ledger: read everything else from it first.
+        let acknowledged = meter.ledger.record(std::mem::take(record));
         if let Some(admission) = self.admission.take() {
             let tokens = (usage.input_tokens + usage.output_tokens) as i64;
-            let cost = record.cost_micros;
             let meter = meter.clone();
             settle_soon(async move {
                 let spent = admission.settle(tokens, cost).await;
