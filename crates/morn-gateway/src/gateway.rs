@@ -4,9 +4,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use morn_protocol::{
-    ApiError, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorKind,
-    FinishReason, ModelInfo,
+    ApiError, ChatRequest, EmbeddingRequest, EmbeddingResponse, ErrorKind, FinishReason, ModelInfo,
 };
+use morn_providers::ChatAnswer;
 use serde::Serialize;
 
 use crate::pipeline::{RouteSource, Served, estimate_tokens, execute};
@@ -101,7 +101,15 @@ impl Gateway {
             .collect()
     }
 
-    pub async fn chat(&self, req: &ChatRequest) -> Result<(ChatResponse, Served), ApiError> {
+    /// A non-streamed chat call. With `relay` (the client speaks OpenAI), an OpenAI
+    /// upstream's answer may come back as its own bytes (see
+    /// [`morn_providers::Provider::chat_answer`]); the caller then names the model
+    /// from [`Served::model`]. A decoded answer already carries that name.
+    pub async fn chat_answer(
+        &self,
+        req: &ChatRequest,
+        relay: bool,
+    ) -> Result<(ChatAnswer, Served), ApiError> {
         let table = self.table();
         let source = Source {
             table: &table,
@@ -109,27 +117,31 @@ impl Gateway {
         };
         let route = resolve(&source, &req.model)?;
         let policy_fallback = !route.fallbacks.content_policy.is_empty();
-        let (mut resp, deployment, served) =
+        let (mut answer, deployment, served) =
             execute(&source, route, estimate_tokens(req), |_, d| async move {
-                let resp = d.provider.chat(req, &d.upstream_model).await?;
-                if policy_fallback
-                    && resp
-                        .choices
-                        .iter()
-                        .any(|c| c.finish_reason == FinishReason::ContentFilter)
-                {
+                let answer = d
+                    .provider
+                    .chat_answer(req, &d.upstream_model, relay)
+                    .await?;
+                if policy_fallback && filtered(&answer) {
                     return Err(ApiError::invalid(
                         "messages",
                         "The upstream refused the request under its content policy.",
                     )
                     .with_code("content_policy_violation"));
                 }
-                Ok(resp)
+                Ok(answer)
             })
             .await?;
-        deployment.capacity.record_tokens(resp.usage.total_tokens());
-        resp.model.clone_from(&served.model);
-        Ok((resp, served))
+        let tokens = match &mut answer {
+            ChatAnswer::Decoded(resp) => {
+                resp.model.clone_from(&served.model);
+                resp.usage.total_tokens()
+            }
+            ChatAnswer::Relayed { relay, .. } => relay.usage.total_tokens(),
+        };
+        deployment.capacity.record_tokens(tokens);
+        Ok((answer, served))
     }
 
     pub async fn chat_stream(&self, req: &ChatRequest) -> Result<ChatStream, ApiError> {
@@ -180,6 +192,17 @@ impl Gateway {
         deployment.capacity.record_tokens(resp.usage.input_tokens);
         resp.model.clone_from(&served.model);
         Ok((resp, served))
+    }
+}
+
+/// Whether some choice of `answer` was stopped by the upstream's content filter.
+fn filtered(answer: &ChatAnswer) -> bool {
+    match answer {
+        ChatAnswer::Decoded(resp) => resp
+            .choices
+            .iter()
+            .any(|c| c.finish_reason == FinishReason::ContentFilter),
+        ChatAnswer::Relayed { relay, .. } => relay.content_filtered,
     }
 }
 

@@ -18,6 +18,18 @@ use crate::stream::EventStream;
 use crate::transport::{self, Chain, HttpClient, absolute_uri};
 use crate::{ProviderKind, ProxySettings, Secret};
 
+/// A non-streamed chat answer.
+#[derive(Debug)]
+pub enum ChatAnswer {
+    /// Decoded into the canonical form.
+    Decoded(ChatResponse),
+    /// An OpenAI answer passed on as the upstream's bytes (see [`Provider::chat_answer`]).
+    Relayed {
+        body: Bytes,
+        relay: morn_protocol::openai::Relay,
+    },
+}
+
 /// What it takes to build a [`Provider`].
 #[derive(Debug, Clone)]
 pub struct ProviderSettings {
@@ -96,13 +108,39 @@ impl Provider {
         req: &ChatRequest,
         upstream_model: &str,
     ) -> Result<ChatResponse, ApiError> {
+        match self.chat_answer(req, upstream_model, false).await? {
+            ChatAnswer::Decoded(resp) => Ok(resp),
+            // Not asked for a relay: never given one.
+            ChatAnswer::Relayed { body, .. } => self.decode_chat(&body),
+        }
+    }
+
+    /// A non-streamed chat call. With `relay` (the client speaks OpenAI) an OpenAI
+    /// upstream's answer that needs no normalising is kept as its bytes
+    /// ([`morn_protocol::openai::check_relay`]); anything else is decoded.
+    pub async fn chat_answer(
+        &self,
+        req: &ChatRequest,
+        upstream_model: &str,
+        relay: bool,
+    ) -> Result<ChatAnswer, ApiError> {
         let body = encode_chat(self.kind(), req, upstream_model)?;
         let uri = self.chat_target(upstream_model, false)?;
         let bytes = self.post(uri, body).await?;
+        if relay
+            && self.kind() == ProviderKind::OpenAi
+            && let Some(relay) = openai::check_relay(&bytes)
+        {
+            return Ok(ChatAnswer::Relayed { body: bytes, relay });
+        }
+        self.decode_chat(&bytes).map(ChatAnswer::Decoded)
+    }
+
+    fn decode_chat(&self, bytes: &[u8]) -> Result<ChatResponse, ApiError> {
         let mut resp = match self.kind() {
-            ProviderKind::OpenAi => openai::decode_chat_response(&bytes),
-            ProviderKind::Anthropic => anthropic::decode_messages_response(&bytes),
-            ProviderKind::Gemini => gemini::decode_generate_response(&bytes),
+            ProviderKind::OpenAi => openai::decode_chat_response(bytes),
+            ProviderKind::Anthropic => anthropic::decode_messages_response(bytes),
+            ProviderKind::Gemini => gemini::decode_generate_response(bytes),
         }
         .inspect_err(|e| self.log_bad_body(e))?;
         if resp.created == 0 {

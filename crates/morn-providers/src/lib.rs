@@ -14,7 +14,7 @@ mod secret;
 mod stream;
 mod transport;
 
-pub use client::{Provider, ProviderSettings};
+pub use client::{ChatAnswer, Provider, ProviderSettings};
 pub use kind::ProviderKind;
 pub use proxy::ProxySettings;
 pub use secret::Secret;

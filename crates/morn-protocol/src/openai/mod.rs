@@ -4,7 +4,8 @@
 //! - [`parse_chat_request`] → canonical [`ChatRequest`](crate::ChatRequest);
 //! - [`render_chat_response`], [`ChatStreamEncoder`] and [`render_error`] answer it;
 //! - [`parse_embedding_request`] / [`render_embedding_response`];
-//! - [`render_model_list`] / [`render_model`].
+//! - [`render_model_list`] / [`render_model`];
+//! - [`check_relay`]: a non-streamed OpenAI upstream answer passed on as its own bytes.
 //!
 //! Upstream (Morn speaks OpenAI to OpenAI, OpenRouter, Ollama, vLLM, llama.cpp, LM Studio):
 //! - [`encode_chat_request`], [`decode_chat_response`], [`ChatStreamDecoder`],
@@ -19,6 +20,7 @@ mod error;
 mod inbound;
 mod inbound_wire;
 mod models;
+mod relay;
 mod render;
 mod response_decode;
 mod stream_decode;
@@ -33,6 +35,7 @@ pub use embeddings::{
 pub use error::{decode_error, error_type, render_error};
 pub use inbound::parse_chat_request;
 pub use models::{render_model, render_model_list};
+pub use relay::{Relay, check_relay};
 pub use render::render_chat_response;
 pub use response_decode::decode_chat_response;
 pub use stream_decode::ChatStreamDecoder;

@@ -41,6 +41,7 @@ async fn handle(
         principal: &principal,
         info: &info,
         endpoint: "messages",
+        relay: false,
     };
     super::chat::serve(call, req, encoder, anthropic::render_messages_response).await
 }

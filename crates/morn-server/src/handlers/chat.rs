@@ -5,11 +5,13 @@
 use std::sync::Arc;
 
 use axum::response::Response;
+use morn_gateway::Served;
 use morn_protocol::{ApiError, ChatRequest, ChatResponse, ErrorKind, StreamEncoder};
+use morn_providers::ChatAnswer;
 
 use crate::dialect::{json_response, rate_headers, served_headers};
 use crate::identity::Principal;
-use crate::metering::{Finish, Start};
+use crate::metering::{Finish, Metered, Start};
 use crate::request_id::RequestInfo;
 use crate::state::Shared;
 use crate::stream::{StreamMeter, sse_response};
@@ -22,6 +24,9 @@ pub(crate) struct Call<'a> {
     pub info: &'a RequestInfo,
     /// `chat` or `messages`.
     pub endpoint: &'static str,
+    /// The caller speaks OpenAI: an OpenAI upstream's answer may be relayed as its
+    /// own bytes instead of decoded and rendered again.
+    pub relay: bool,
 }
 
 /// Serves a parsed chat request. `encoder` builds the stream encoder of the caller's
@@ -70,13 +75,37 @@ pub(crate) async fn serve(
         return Ok(response);
     }
     let gateway = crate::tenancy::gateway_for(state, call.principal);
-    let (resp, served) = match gateway.chat(&req).await {
+    let (answer, served) = match gateway.chat_answer(&req, call.relay).await {
         Ok(answer) => answer,
         Err(err) => {
             metered.finish(Finish::failed(&err, &err.code));
             return Err(err);
         }
     };
+    let body = match answer {
+        ChatAnswer::Relayed { body, relay } => {
+            metered.finish(Finish {
+                status: 200,
+                usage: Some(relay.usage),
+                served_model: Some(&served.model),
+                deployment: Some(&served.deployment),
+                ..Finish::default()
+            });
+            relay.render(&body, &served.model)
+        }
+        ChatAnswer::Decoded(resp) => {
+            finish_decoded(metered, &req, &resp, &served);
+            render(&resp)
+        }
+    };
+    let mut response = json_response(body);
+    served_headers(&mut response, &served);
+    rate_headers(&mut response, headers.as_ref());
+    Ok(response)
+}
+
+/// Meters a decoded answer; without reported usage, the tokens are counted here.
+fn finish_decoded(metered: Metered, req: &ChatRequest, resp: &ChatResponse, served: &Served) {
     let reported = resp.usage.input_tokens + resp.usage.output_tokens > 0;
     let (prompt_count, output_estimate) = if reported {
         (None, 0)
@@ -87,7 +116,7 @@ pub(crate) async fn serve(
             .map(|c| c.message.joined_text())
             .collect();
         (
-            Some(morn_meter::tokens::count_prompt(&req)),
+            Some(morn_meter::tokens::count_prompt(req)),
             morn_meter::tokens::count_text(&req.model, &text),
         )
     };
@@ -100,10 +129,6 @@ pub(crate) async fn serve(
         deployment: Some(&served.deployment),
         ..Finish::default()
     });
-    let mut response = json_response(render(&resp));
-    served_headers(&mut response, &served);
-    rate_headers(&mut response, headers.as_ref());
-    Ok(response)
 }
 
 /// A key limited to some models may only call those (403 `model_not_allowed`).

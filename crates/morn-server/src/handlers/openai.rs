@@ -48,6 +48,7 @@ async fn chat(
         principal: &principal,
         info: &info,
         endpoint: "chat",
+        relay: true,
     };
     super::chat::serve(call, req, encoder, openai::render_chat_response).await
 }
