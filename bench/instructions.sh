@@ -6,9 +6,12 @@
 #
 # Needs release binaries (cargo build --release -p morn -p morn-mock), the load generator
 # (cargo build --release --manifest-path bench/loadgen/Cargo.toml) and valgrind.
-# Usage: bench/instructions.sh [master|key ...]   (default: master key)
+# Usage: bench/instructions.sh [master|key|governed ...]   (default: master key)
+#   master: the master key; key: the bootstrap API key, no policies; governed: that key
+#   under a rate limit and a budget too high to refuse (as morn+governed in bench/run.py).
 # Knobs: CARGO_TARGET_DIR (where the binaries are), INSTR_FEW / INSTR_MANY (requests in
-# the two runs whose difference is reported; default 500 / 2500).
+# the two runs whose difference is reported; default 500 / 2500), INSTR_KEEP (a directory
+# to keep each larger run's callgrind profile in, as <who>.callgrind, for callgrind_annotate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -33,6 +36,31 @@ text = '#mock{"words":20,"ttfb_ms":0} Write one sentence about load testing a ga
 body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], "max_tokens": 64}
 open(sys.argv[1], "w").write(json.dumps(body, separators=(",", ":")))
 EOF
+
+# Puts a rate limit and a budget, both too high to refuse, on key `$3` of workspace `$2`,
+# then checks a request is admitted under them.
+govern() {
+    python3 - "$1" "$2" "$3" <<'EOF'
+import json, sys, time, urllib.request
+port, ws, secret = sys.argv[1], sys.argv[2], sys.argv[3]
+def call(method, path, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                 data=json.dumps(body).encode() if body else None,
+                                 headers={"authorization": "Bearer sk-instr", "content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.load(r)
+keys = call("GET", f"/api/v1/workspaces/{ws}/keys")["data"]
+kid = next(k["id"] for k in keys if secret.startswith(k.get("prefix") or "\0"))
+call("POST", f"/api/v1/workspaces/{ws}/limits", {"scope": "key", "scope_id": kid, "rpm": 100000000, "tpm": 100000000000, "max_concurrent": 100000})
+call("POST", f"/api/v1/workspaces/{ws}/budgets", {"scope": "key", "scope_id": kid, "period": "month", "amount_micros": 1000000000000000})
+time.sleep(1.5)
+body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}).encode()
+req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions", data=body,
+                             headers={"authorization": f"Bearer {secret}", "content-type": "application/json"})
+with urllib.request.urlopen(req, timeout=60) as r:
+    assert r.headers.get("x-ratelimit-limit-requests") == "100000000", "policies not applied"
+EOF
+}
 
 # Total instructions of one morn process: start, `requests` chat requests at c=4, drain.
 count() {
@@ -69,13 +97,22 @@ EOF
         sleep 0.1
     done
     local bearer=sk-instr
-    [[ "$who" == key ]] && bearer="$(awk '/^api key/ {print $3}' "$work/morn.log")"
+    [[ "$who" != master ]] && bearer="$(awk '/^api key/ {print $3}' "$work/morn.log")"
+    if [[ "$who" == governed ]]; then
+        local workspace
+        workspace="$(sed -n 's/^workspace .*(\(.*\))$/\1/p' "$work/morn.log")"
+        govern "$port" "$workspace" "$bearer" || { echo "instructions.sh: could not set the policies" >&2; exit 1; }
+    fi
     "$loadgen" --url "http://127.0.0.1:$port/v1/chat/completions" --body-file "$work/chat.json" \
         -H "authorization: Bearer $bearer" -c 4 --requests "$requests" --expect '"choices"' >"$work/lg.json"
     python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(1 if d['errors'] else 0)" "$work/lg.json" \
         || { echo "instructions.sh: requests failed: $(cat "$work/lg.json")" >&2; exit 1; }
     kill -TERM "$pid"
     wait "$pid" || true
+    if [[ -n "${INSTR_KEEP:-}" && "$requests" == "$many" ]]; then
+        mkdir -p "$INSTR_KEEP"
+        cp "$work/cg.out" "$INSTR_KEEP/$who.callgrind"
+    fi
     awk '/^summary:/ {s += $2} END {print s}' "$work"/cg.out*
 }
 
