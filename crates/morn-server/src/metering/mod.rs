@@ -15,7 +15,6 @@ pub(crate) mod period;
 mod policy;
 mod pricing;
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -62,7 +61,7 @@ pub struct Meter {
     pub metrics: Metrics,
     store: Arc<dyn Store>,
     /// Budget counters this process has seeded from the ledger.
-    seeded: Mutex<HashSet<String>>,
+    seeded: Mutex<foldhash::HashSet<String>>,
     alerts: alerts::Alerts,
     settings: MeterSettings,
 }
@@ -92,7 +91,7 @@ impl Meter {
             ledger,
             metrics: Metrics::new(),
             store,
-            seeded: Mutex::new(HashSet::new()),
+            seeded: Mutex::new(foldhash::HashSet::default()),
             alerts: alerts::Alerts::default(),
             settings,
         });

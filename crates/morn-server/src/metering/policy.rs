@@ -3,7 +3,6 @@
 //! interval (other replicas' edits) and at once after an edit on this replica; a
 //! store outage keeps the last good copy.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use morn_meter::prices::Price;
@@ -22,12 +21,14 @@ pub struct Override {
 /// user or workspace it is about (ids are UUIDs, unique across scopes; callers still
 /// check the scope). Keyed by the bare id so a lookup borrows the caller's `&str`
 /// instead of building a key; budgets are shared so a request holds one by `Arc`.
+/// foldhash rather than SipHash: keys are ids from the store, not caller input, and
+/// several lookups happen per governed request.
 #[derive(Debug, Default)]
 pub struct PolicySet {
-    pub limits: HashMap<String, Vec<RateLimitRule>>,
-    pub budgets: HashMap<String, Vec<Arc<Budget>>>,
+    pub limits: foldhash::HashMap<String, Vec<RateLimitRule>>,
+    pub budgets: foldhash::HashMap<String, Vec<Arc<Budget>>>,
     /// Organization id → its overrides.
-    pub prices: HashMap<String, Vec<Override>>,
+    pub prices: foldhash::HashMap<String, Vec<Override>>,
 }
 
 impl PolicySet {
