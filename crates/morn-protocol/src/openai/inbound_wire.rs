@@ -109,27 +109,28 @@ pub(crate) struct WireMessage {
     pub function_call: Option<WireFunctionCall>,
 }
 
-/// `content`: a string or an array of parts (`null` is the surrounding `Option`).
-pub(crate) enum WireContent {
+/// `content`: a string or an array of parts (`null` is the surrounding `Option`). Also
+/// the shape of an upstream's assistant content, with its own part type.
+pub(crate) enum WireContent<P = WirePart> {
     Text(String),
-    Parts(Vec<WirePart>),
+    Parts(Vec<P>),
 }
 
-impl<'de> Deserialize<'de> for WireContent {
+impl<'de, P: Deserialize<'de>> Deserialize<'de> for WireContent<P> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = WireContent;
+        struct V<P>(std::marker::PhantomData<P>);
+        impl<'de, P: Deserialize<'de>> Visitor<'de> for V<P> {
+            type Value = WireContent<P>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string or an array of content parts")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<WireContent, E> {
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<WireContent<P>, E> {
                 Ok(WireContent::Text(v.to_owned()))
             }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<WireContent, E> {
+            fn visit_string<E: de::Error>(self, v: String) -> Result<WireContent<P>, E> {
                 Ok(WireContent::Text(v))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WireContent, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WireContent<P>, A::Error> {
                 let mut parts = Vec::with_capacity(seq.size_hint().unwrap_or(1));
                 while let Some(part) = seq.next_element()? {
                     parts.push(part);
@@ -137,7 +138,7 @@ impl<'de> Deserialize<'de> for WireContent {
                 Ok(WireContent::Parts(parts))
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 

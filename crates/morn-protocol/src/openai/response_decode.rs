@@ -5,13 +5,10 @@
 //! `reasoning` (OpenRouter, Ollama), a `refusal` kept as text, legacy `function_call`,
 //! unknown finish reasons read as `stop`.
 
-use std::fmt;
-
-use serde::de::{self, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::error::{UpstreamError, stream_error};
-use super::inbound_wire::ArgumentsText;
+use super::inbound_wire::{ArgumentsText, WireContent};
 use super::parse_finish_reason;
 use super::usage::WireUsageIn;
 use crate::{ApiError, ChatResponse, Choice, FinishReason, Message, Part, Role, ToolCall};
@@ -62,39 +59,10 @@ pub(crate) struct MessageIn {
     function_call: Option<FunctionIn>,
 }
 
-/// Assistant content: a string, or (rarely) an array of text parts.
-enum ContentIn {
-    Text(String),
-    Parts(Vec<TextPartIn>),
-}
-
-/// A visitor rather than `#[serde(untagged)]`, which buffers the value into a generic
-/// tree and then tries each shape: that showed in profiles of every answer.
-impl<'de> Deserialize<'de> for ContentIn {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ContentVisitor;
-        impl<'de> Visitor<'de> for ContentVisitor {
-            type Value = ContentIn;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or an array of text parts")
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<ContentIn, E> {
-                Ok(ContentIn::Text(text.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, text: String) -> Result<ContentIn, E> {
-                Ok(ContentIn::Text(text))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ContentIn, A::Error> {
-                let mut parts = Vec::with_capacity(seq.size_hint().unwrap_or(1));
-                while let Some(part) = seq.next_element()? {
-                    parts.push(part);
-                }
-                Ok(ContentIn::Parts(parts))
-            }
-        }
-        deserializer.deserialize_any(ContentVisitor)
-    }
-}
+/// Assistant content: a string, or (rarely) an array of text parts. A visitor
+/// ([`WireContent`]) rather than `#[serde(untagged)]`, which buffers the value into a
+/// generic tree and then tries each shape: that showed in profiles of every answer.
+type ContentIn = WireContent<TextPartIn>;
 
 #[derive(Deserialize)]
 struct TextPartIn {
