@@ -341,17 +341,22 @@ async fn a_segment_over_the_memory_bound_is_stored_from_its_file() {
     assert_eq!(segments(dir.path()), 1);
 }
 
+/// Appends req-0 to req-249 and drains with inserts refused from req-150 on: in
+/// batches of 100, the first is stored and the second (req-100 to req-199) fails.
+async fn fail_after_one_batch(dir: &std::path::Path, ledger: &Ledger, store: &dyn Store) {
+    refuse_inserts_of(dir, Some("req-150")).await;
+    for n in 0..250 {
+        assert!(ledger.record(record(format!("req-{n}"), n)));
+    }
+    assert!(ledger.drain(store).await.is_err());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_insert_falls_back_to_the_file_and_stores_each_record_once() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
     let ledger = Ledger::open(config(dir.path())).unwrap();
-    // Batches of 100: the first is stored, the second (req-100 to req-199) is refused.
-    refuse_inserts_of(dir.path(), Some("req-150")).await;
-    for n in 0..250 {
-        assert!(ledger.record(record(format!("req-{n}"), n)));
-    }
-    assert!(ledger.drain(store.as_ref()).await.is_err());
+    fail_after_one_batch(dir.path(), &ledger, store.as_ref()).await;
     let stats = ledger.stats();
     assert_eq!(stats.written, 100);
     assert_eq!(stats.failed_batches, 1);
@@ -381,11 +386,7 @@ async fn records_kept_in_memory_are_replayed_from_the_file_after_a_crash() {
     let ledger = Ledger::open(config(dir.path())).unwrap();
     // One batch of the segment stored from memory, then the process "dies" with the
     // rest of the segment still in memory and on disk.
-    refuse_inserts_of(dir.path(), Some("req-150")).await;
-    for n in 0..250 {
-        assert!(ledger.record(record(format!("req-{n}"), n)));
-    }
-    assert!(ledger.drain(store.as_ref()).await.is_err());
+    fail_after_one_batch(dir.path(), &ledger, store.as_ref()).await;
     for n in 250..300 {
         assert!(ledger.record(record(format!("req-{n}"), n)));
     }
