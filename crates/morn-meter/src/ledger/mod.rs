@@ -16,6 +16,7 @@
 //! backlog costs disk, bounded by `max_backlog`, never memory; past it records are
 //! refused (and counted) instead of slowing requests down.
 
+mod line;
 mod wal;
 mod writer;
 
@@ -150,9 +151,7 @@ impl Ledger {
         }
         // A record line is ~500 bytes with every id set: one allocation, no regrowth.
         let mut line = Vec::with_capacity(768);
-        if let Err(error) = serde_json::to_writer(&mut line, &record) {
-            return self.refuse(&error.to_string());
-        }
+        line::encode(&record, &mut line);
         line.push(b'\n');
         // The limit is checked under the append lock, so threads cannot overshoot it
         // together.
