@@ -13,6 +13,7 @@ pub mod codec;
 pub mod embeddings;
 pub mod error;
 pub mod gemini;
+mod json_scan;
 pub mod media;
 pub mod openai;
 pub mod sse;

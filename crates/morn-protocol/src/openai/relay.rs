@@ -15,11 +15,9 @@
 
 use std::ops::Range;
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
 use super::usage::WireUsageIn;
 use crate::Usage;
+use crate::json_scan::Cursor;
 
 /// What Morn keeps of an answer it relays.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,97 +30,176 @@ pub struct Relay {
     model_at: Range<usize>,
 }
 
-#[derive(Deserialize)]
-struct Answer<'a> {
-    #[serde(default, borrow)]
-    id: Option<&'a str>,
-    #[serde(default, borrow)]
-    object: Option<&'a str>,
-    #[serde(default, borrow)]
-    model: Option<&'a RawValue>,
-    #[serde(default)]
-    created: Option<i64>,
-    #[serde(default, borrow)]
-    choices: Option<Vec<ChoiceIn<'a>>>,
-    #[serde(default)]
-    usage: Option<WireUsageIn>,
-    #[serde(default, borrow)]
-    error: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct ChoiceIn<'a> {
-    #[serde(default, borrow)]
-    message: Option<MessageIn<'a>>,
-    #[serde(default, borrow)]
-    finish_reason: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
-struct MessageIn<'a> {
-    #[serde(default, borrow)]
-    content: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    reasoning: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    refusal: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    function_call: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    tool_calls: Option<Vec<ToolCallIn<'a>>>,
-}
-
-#[derive(Deserialize)]
-struct ToolCallIn<'a> {
-    #[serde(default, borrow)]
-    id: Option<&'a str>,
-}
-
 /// Whether `body` can be relayed as it is (see the module docs), and what Morn needs
 /// from it. `None`: decode it instead.
+///
+/// One pass with [`Cursor`], which validates the whole body as JSON while reading only
+/// the fields below; a field given twice, or a key or read value needing unescaping,
+/// also means "decode it": the decoder then has the last word.
 pub fn check_relay(body: &[u8]) -> Option<Relay> {
-    let answer: Answer<'_> = serde_json::from_slice(body).ok()?;
-    if answer.error.is_some_and(|e| e.get() != "null")
-        || answer.created.unwrap_or(0) == 0
-        || answer.id.is_none_or(str::is_empty)
-        || answer.object != Some("chat.completion")
-    {
+    std::str::from_utf8(body).ok()?;
+    let mut cursor = Cursor::new(body);
+    let mut top = Top::default();
+    cursor.object(|cursor, key| top.member(cursor, key))?;
+    if !(cursor.at_end() && top.id && top.object && top.created && top.choices > 0) {
         return None;
-    }
-    let model = answer.model.filter(|m| m.get().starts_with('"'))?;
-    let choices = answer.choices.filter(|c| !c.is_empty())?;
-    let usage = Usage::from(answer.usage?);
-    if usage.input_tokens + usage.output_tokens == 0 {
-        return None;
-    }
-    let mut content_filtered = false;
-    for choice in &choices {
-        let message = choice.message.as_ref()?;
-        let calls = message.tool_calls.as_deref().unwrap_or_default();
-        let reason = choice.finish_reason?;
-        match reason {
-            "stop" | "length" if calls.is_empty() => {}
-            "tool_calls" if !calls.is_empty() => {}
-            "content_filter" => content_filtered = true,
-            _ => return None,
-        }
-        let is_null = |v: Option<&RawValue>| v.is_none_or(|v| v.get() == "null");
-        let content = message.content.map_or("null", RawValue::get);
-        let plain_text = content.starts_with('"') && content != "\"\"";
-        if !(plain_text || (content == "null" && !calls.is_empty()))
-            || !is_null(message.reasoning)
-            || !is_null(message.refusal)
-            || !is_null(message.function_call)
-            || calls.iter().any(|c| c.id.is_none_or(str::is_empty))
-        {
-            return None;
-        }
     }
     Some(Relay {
-        usage,
-        content_filtered,
-        model_at: span_of(body, model.get())?,
+        usage: top.usage?,
+        content_filtered: top.content_filtered,
+        model_at: top.model?,
     })
+}
+
+/// What the top-level members said, as they are read.
+#[derive(Default)]
+struct Top {
+    /// `id`: a non-empty plain string.
+    id: bool,
+    /// `object` is `"chat.completion"`.
+    object: bool,
+    /// `created`: a non-zero integer.
+    created: bool,
+    model: Option<Range<usize>>,
+    /// Choices read, each relayable.
+    choices: usize,
+    content_filtered: bool,
+    /// Never all zero.
+    usage: Option<Usage>,
+    /// Members read, to refuse one given twice (as the decoder does).
+    seen: u8,
+}
+
+impl Top {
+    fn member(&mut self, cursor: &mut Cursor<'_>, key: &[u8]) -> Option<()> {
+        let bit = match key {
+            b"id" => 1,
+            b"object" => 2,
+            b"created" => 4,
+            b"model" => 8,
+            b"choices" => 16,
+            b"usage" => 32,
+            b"error" => 64,
+            _ => return cursor.value().map(drop),
+        };
+        if self.seen & bit != 0 {
+            return None;
+        }
+        self.seen |= bit;
+        match key {
+            b"id" => self.id = !cursor.string()?.plain()?.is_empty(),
+            b"object" => self.object = cursor.string()?.plain()? == b"chat.completion",
+            b"created" => self.created = cursor.int()? != 0,
+            b"model" => {
+                if cursor.peek()? != b'"' {
+                    return None;
+                }
+                self.model = Some(cursor.value()?);
+            }
+            b"choices" => cursor.array(|cursor| {
+                self.content_filtered |= choice(cursor)?;
+                self.choices += 1;
+                Some(())
+            })?,
+            b"usage" => {
+                let usage = Usage::from(WireUsageIn::scan(cursor)?);
+                if usage.input_tokens + usage.output_tokens == 0 {
+                    return None;
+                }
+                self.usage = Some(usage);
+            }
+            // Only an absent or null `error` may be relayed.
+            _ => cursor.null().then_some(())?,
+        }
+        Some(())
+    }
+}
+
+/// One choice, relayable or `None`; whether it ended with `content_filter`.
+fn choice(cursor: &mut Cursor<'_>) -> Option<bool> {
+    let mut message = None;
+    let mut finish = None;
+    cursor.object(|cursor, key| match key {
+        b"message" if message.is_none() => {
+            message = Some(self::message(cursor)?);
+            Some(())
+        }
+        b"finish_reason" if finish.is_none() => {
+            finish = Some(cursor.string()?.plain()?);
+            Some(())
+        }
+        b"message" | b"finish_reason" => None,
+        _ => cursor.value().map(drop),
+    })?;
+    let Message { plain_text, calls } = message?;
+    let filtered = match finish? {
+        b"stop" | b"length" if calls == 0 => false,
+        b"tool_calls" if calls > 0 => false,
+        b"content_filter" => true,
+        _ => return None,
+    };
+    // Text, or no content beside tool calls.
+    (plain_text == Some(true) || (plain_text.is_none() && calls > 0)).then_some(filtered)
+}
+
+/// What a relayable message holds.
+struct Message {
+    /// `Some(true)`: non-empty string content; `Some(false)`: other content; `None`:
+    /// content null or absent.
+    plain_text: Option<bool>,
+    /// Tool calls, each with an id.
+    calls: usize,
+}
+
+/// A message, `None` unless relayable: no reasoning, refusal or legacy function call
+/// to normalise, tool calls only with ids.
+fn message(cursor: &mut Cursor<'_>) -> Option<Message> {
+    let mut plain_text = None;
+    let mut calls = 0;
+    let mut seen = 0u8;
+    cursor.object(|cursor, key| {
+        let bit = match key {
+            b"content" => 1,
+            b"tool_calls" => 2,
+            b"reasoning" => 4,
+            b"refusal" => 8,
+            b"function_call" => 16,
+            _ => return cursor.value().map(drop),
+        };
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        if bit > 2 {
+            // Reasoning, a refusal or a legacy call would need normalising.
+            return cursor.null().then_some(());
+        }
+        if bit == 1 {
+            if !cursor.null() {
+                let is_string = cursor.peek()? == b'"';
+                let span = cursor.value()?;
+                plain_text = Some(is_string && span.len() > 2);
+            }
+            return Some(());
+        }
+        if cursor.null() {
+            return Some(());
+        }
+        cursor.array(|cursor| {
+            let mut id = None;
+            cursor.object(|cursor, key| match key {
+                b"id" if id.is_none() => {
+                    id = Some(!cursor.null() && !cursor.string()?.plain()?.is_empty());
+                    Some(())
+                }
+                b"id" => None,
+                _ => cursor.value().map(drop),
+            })?;
+            calls += 1;
+            id.filter(|&has| has).map(drop)
+        })
+    })?;
+    Some(Message { plain_text, calls })
 }
 
 impl Relay {
@@ -136,12 +213,8 @@ impl Relay {
     }
 }
 
-/// Where `part`, a slice borrowed from `body`, lies in it.
-fn span_of(body: &[u8], part: &str) -> Option<Range<usize>> {
-    let start = (part.as_ptr() as usize).checked_sub(body.as_ptr() as usize)?;
-    let end = start + part.len();
-    (end <= body.len()).then_some(start..end)
-}
+#[cfg(test)]
+mod oracle;
 
 #[cfg(test)]
 mod tests {
@@ -230,5 +303,97 @@ mod tests {
         for body in cases {
             assert_eq!(check_relay(body.as_bytes()), None, "{body}");
         }
+    }
+
+    /// Bodies the decoder also reads, each changed one byte at a time: whatever the
+    /// scanner accepts, the `serde_json` version of the check (the first
+    /// implementation, kept as the oracle) accepts with the same result. The scanner
+    /// may refuse more (keys with escapes), never less.
+    #[test]
+    fn never_accepts_what_the_serde_check_refuses() {
+        let bodies = [
+            answer(
+                r#"{"role":"assistant","content":"Hi \"there\" \u00e9"}"#,
+                "stop",
+            ),
+            answer(
+                r#"{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]}"#,
+                "tool_calls",
+            ),
+            answer(
+                r#"{"role":"assistant","content":"cut","refusal":null}"#,
+                "content_filter",
+            ),
+            answer(r#"{"role":"assistant","content":"x"}"#, "length").replace(
+                r#""prompt_tokens_details":{"cached_tokens":4}"#,
+                r#""prompt_tokens_details":null,"prompt_cache_hit_tokens":7,"completion_tokens_details":{"reasoning_tokens":2,"audio_tokens":null}"#,
+            ),
+        ];
+        let replacements: &[u8] = b" \"\\{}[],:0-1.eEtfnul\tx";
+        let mut accepted = 0;
+        for body in &bodies {
+            let base = check_relay(body.as_bytes());
+            assert!(base.is_some(), "{body}");
+            assert_eq!(base, oracle::check_relay(body.as_bytes()));
+            let bytes = body.as_bytes();
+            for at in 0..bytes.len() {
+                for &with in replacements {
+                    let mut changed = bytes.to_vec();
+                    changed[at] = with;
+                    let ours = check_relay(&changed);
+                    if ours.is_some() {
+                        accepted += 1;
+                        assert_eq!(
+                            ours,
+                            oracle::check_relay(&changed),
+                            "{}",
+                            String::from_utf8_lossy(&changed)
+                        );
+                    }
+                }
+                let mut cut = bytes.to_vec();
+                cut.remove(at);
+                if let Some(ours) = check_relay(&cut) {
+                    assert_eq!(Some(ours), oracle::check_relay(&cut));
+                }
+            }
+        }
+        // The changes inside strings and numbers keep most bodies relayable.
+        assert!(accepted > 1000, "{accepted}");
+    }
+
+    #[test]
+    fn refuses_what_the_decoder_would_refuse_or_read_differently() {
+        let ok = answer(r#"{"role":"assistant","content":"x"}"#, "stop");
+        let cases = [
+            format!("{ok} x"),
+            ok.replace(r#""id":"chatcmpl-1""#, r#""id":"chatcmpl-1","id":"again""#),
+            ok.replace(r#""id":"chatcmpl-1""#, r#""\u0069d":"chatcmpl-1""#),
+            ok.replace(r#""content":"x""#, r#""content":"x","content":"y""#),
+            ok.replace(
+                r#""content":"x""#,
+                r#""content":"x","reasoning":null,"reasoning":null"#,
+            ),
+            ok.replace(r#""created":1700000000"#, r#""created":1.7e9"#),
+            ok.replace(r#""created":1700000000"#, r#""created":null"#),
+            ok.replace(r#""model":"gpt-4o-2024-08-06""#, r#""model":null"#),
+            ok.replace(
+                r#""finish_reason":"stop""#,
+                r#""finish_reason":"st\u006fp""#,
+            ),
+            ok.replace(
+                r#""index":0,"#,
+                &(r#""index":0,"deep":"#.to_owned() + &"[".repeat(130) + &"]".repeat(130) + ","),
+            ),
+            ok.replace("x", "\u{1}"),
+        ];
+        for body in cases {
+            assert_eq!(check_relay(body.as_bytes()), None, "{body}");
+        }
+        // Bytes that are not UTF-8, inside a string.
+        let mut bytes = ok.into_bytes();
+        let at = bytes.iter().position(|&b| b == b'x').unwrap_or_default();
+        bytes[at] = 0xff;
+        assert_eq!(check_relay(&bytes), None);
     }
 }

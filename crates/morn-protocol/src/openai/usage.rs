@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Usage;
+use crate::json_scan::Cursor;
 
 /// `usage` as OpenAI writes it today, details included (clients such as the Python
 /// SDK read `prompt_tokens_details.cached_tokens` and
@@ -76,6 +77,63 @@ struct PromptDetailsIn {
 struct CompletionDetailsIn {
     #[serde(default)]
     reasoning_tokens: Option<u64>,
+}
+
+impl WireUsageIn {
+    /// Reads `usage` at `cursor` as its `Deserialize` does (null fields as absent, a
+    /// field given twice refused), without serde: the relay reads it on every answer.
+    pub(crate) fn scan(cursor: &mut Cursor<'_>) -> Option<Self> {
+        let mut usage = Self::default();
+        let mut seen = 0u8;
+        cursor.object(|cursor, key| {
+            let bit = match key {
+                b"prompt_tokens" => 1,
+                b"completion_tokens" => 2,
+                b"prompt_tokens_details" => 4,
+                b"completion_tokens_details" => 8,
+                b"prompt_cache_hit_tokens" => 16,
+                _ => return cursor.value().map(drop),
+            };
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            match bit {
+                1 => usage.prompt_tokens = cursor.opt_u64()?,
+                2 => usage.completion_tokens = cursor.opt_u64()?,
+                16 => usage.prompt_cache_hit_tokens = cursor.opt_u64()?,
+                4 => {
+                    usage.prompt_tokens_details = detail(cursor, b"cached_tokens")?
+                        .map(|cached_tokens| PromptDetailsIn { cached_tokens });
+                }
+                _ => {
+                    usage.completion_tokens_details = detail(cursor, b"reasoning_tokens")?
+                        .map(|reasoning_tokens| CompletionDetailsIn { reasoning_tokens });
+                }
+            }
+            Some(())
+        })?;
+        Some(usage)
+    }
+}
+
+/// A `*_details` object (or null: `Some(None)`) and its one field Morn reads.
+fn detail(cursor: &mut Cursor<'_>, field: &[u8]) -> Option<Option<Option<u64>>> {
+    if cursor.null() {
+        return Some(None);
+    }
+    let mut value = None;
+    cursor.object(|cursor, key| {
+        if key != field {
+            return cursor.value().map(drop);
+        }
+        if value.is_some() {
+            return None;
+        }
+        value = Some(cursor.opt_u64()?);
+        Some(())
+    })?;
+    Some(Some(value.flatten()))
 }
 
 impl From<WireUsageIn> for Usage {
