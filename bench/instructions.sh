@@ -109,9 +109,9 @@ EOF
         || { echo "instructions.sh: requests failed: $(cat "$work/lg.json")" >&2; exit 1; }
     kill -TERM "$pid"
     wait "$pid" || true
-    if [[ -n "${INSTR_KEEP:-}" && "$requests" == "$many" ]]; then
+    if [[ -n "${INSTR_KEEP:-}" ]]; then
         mkdir -p "$INSTR_KEEP"
-        cp "$work/cg.out" "$INSTR_KEEP/$who.callgrind"
+        cp "$work/cg.out" "$INSTR_KEEP/$who-$requests.callgrind"
     fi
     awk '/^summary:/ {s += $2} END {print s}' "$work"/cg.out*
 }

@@ -36,6 +36,7 @@ fn record(n: u64) -> UsageRecord {
         cache_hit: false,
         latency_ms: 840,
         ttft_ms: Some(212),
+        client_request_id: None,
     }
 }
 

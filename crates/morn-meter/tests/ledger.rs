@@ -53,6 +53,7 @@ fn record(request_id: String, n: i64) -> UsageRecord {
         cache_hit: false,
         latency_ms: 350,
         ttft_ms: Some(90),
+        client_request_id: None,
     }
 }
 

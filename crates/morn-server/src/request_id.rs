@@ -1,8 +1,12 @@
 //! Request ids and the access log.
 //!
-//! Every request gets an id (the caller's `x-request-id` when it is a sane token,
-//! else a new UUID v7), echoed in the `x-request-id` response header and carried by a
-//! tracing span, so every log line of the request, its stream included, names it.
+//! Every request gets a new id, a UUID v7, carried by a tracing span so every log line
+//! of the request, its stream included, names it, and kept as the usage record's
+//! `request_id`. The `x-request-id` response header echoes the caller's own
+//! `x-request-id` when it sent a sane one (also kept, as `client_request_id`, in the
+//! span and the record; Morn's id is then in `x-morn-request-id`), else it carries
+//! Morn's id. The caller's id is never the record's key: a caller sending one id twice
+//! must get two records, not one.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,12 +19,16 @@ use axum::response::Response;
 /// clone: handlers extract it by value.
 #[derive(Debug, Clone)]
 pub struct RequestInfo {
+    /// Morn's id, unique.
     pub id: Arc<str>,
+    /// The caller's sane `x-request-id`, if it sent one.
+    pub client_id: Option<Arc<str>>,
     pub started: Instant,
 }
 
-/// A constant, so the name is not parsed again on every response.
+/// Constants, so the names are not parsed again on every response.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_MORN_REQUEST_ID: HeaderName = HeaderName::from_static("x-morn-request-id");
 
 /// What the front door keeps of a request while it is served: its id, span, and what
 /// the access line needs.
@@ -34,22 +42,30 @@ pub(crate) struct Tagged {
 }
 
 impl Tagged {
-    /// Gives `request` its id (the caller's sane `x-request-id`, else a new one).
+    /// Gives `request` its id, and notes the caller's sane `x-request-id`.
     pub(crate) fn new(request: &Request) -> Self {
-        let id = request
-            .headers()
-            .get(X_REQUEST_ID)
+        let id = new_id();
+        let sent = request.headers().get(X_REQUEST_ID);
+        let client_id = sent
             .and_then(|v| v.to_str().ok())
             .filter(|v| is_sane(v))
-            .map(str::to_owned)
-            .unwrap_or_else(new_id);
-        let span = tracing::info_span!("request", request_id = %id);
+            .map(Arc::<str>::from);
+        let (span, header) = match &client_id {
+            Some(client_id) => (
+                tracing::info_span!("request", request_id = %id, client_request_id = %client_id),
+                sent.cloned(),
+            ),
+            None => (
+                tracing::info_span!("request", request_id = %id),
+                HeaderValue::from_str(&id).ok(),
+            ),
+        };
         let access = tracing::enabled!(tracing::Level::INFO)
             .then(|| (request.method().clone(), request.uri().path().to_owned()));
-        let header = HeaderValue::from_str(&id).ok();
         Self {
             info: RequestInfo {
                 id: id.into(),
+                client_id,
                 started: Instant::now(),
             },
             span,
@@ -58,10 +74,15 @@ impl Tagged {
         }
     }
 
-    /// Echoes the id on `response` and writes the access line.
+    /// Puts the ids on `response` and writes the access line.
     pub(crate) fn finish(self, response: &mut Response) {
         if let Some(value) = self.header {
             response.headers_mut().insert(X_REQUEST_ID, value);
+        }
+        if self.info.client_id.is_some()
+            && let Ok(value) = HeaderValue::from_str(&self.info.id)
+        {
+            response.headers_mut().insert(X_MORN_REQUEST_ID, value);
         }
         if let Some((method, path)) = self.access {
             let _guard = self.span.enter();

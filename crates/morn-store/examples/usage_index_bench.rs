@@ -97,6 +97,7 @@ fn row(i: u64, rng: &mut Rng) -> UsageRecord {
         cache_hit: false,
         latency_ms: 300 + rng.below(2_000) as i64,
         ttft_ms: Some(80),
+        client_request_id: None,
     }
 }
 

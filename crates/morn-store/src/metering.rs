@@ -10,7 +10,7 @@ use serde_json::Value;
 /// ends; no price data is copied into the row.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageRecord {
-    /// The `x-request-id` of the request; unique, so replays are idempotent.
+    /// Morn's id of the request (a UUID v7); unique, so replays are idempotent.
     pub request_id: String,
     pub created_at: i64,
     /// `None` for requests made with the master key.
@@ -43,6 +43,11 @@ pub struct UsageRecord {
     pub latency_ms: i64,
     /// Time to first token (streams only).
     pub ttft_ms: Option<i64>,
+    /// The caller's own `x-request-id`, when it sent one (echoed back to it, and kept
+    /// here to find the record by it). `request_id` is always Morn's: a caller reusing
+    /// an id must not make two requests one record.
+    #[serde(default)]
+    pub client_request_id: Option<String>,
 }
 
 /// Which ledger rows a report covers; every set field must match.

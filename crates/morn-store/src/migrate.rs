@@ -29,6 +29,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "metering",
         sql: include_str!("../migrations/sqlite/0003_metering.sql"),
     },
+    Migration {
+        version: 4,
+        name: "client_request_id",
+        sql: include_str!("../migrations/sqlite/0004_client_request_id.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order, numbered like their SQLite twins.
@@ -47,5 +52,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 3,
         name: "metering",
         sql: include_str!("../migrations/postgres/0003_metering.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "client_request_id",
+        sql: include_str!("../migrations/postgres/0004_client_request_id.sql"),
     },
 ];

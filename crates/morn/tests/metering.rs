@@ -14,15 +14,15 @@ use morn_store::prelude::*;
 use serde_json::json;
 use support::{KEY, Morn, config_for, http, start_mock};
 
-/// One chat request with a known id; `true` once the whole answer arrived (for a
-/// stream: the final `[DONE]`).
+/// One chat request; its status once the whole answer arrived (for a stream: the
+/// final `[DONE]`), and the request id Morn gave it (`x-request-id`).
 async fn acked_chat(
     client: &reqwest::Client,
     base: &str,
     key: &str,
     id: &str,
     stream: bool,
-) -> anyhow::Result<u16> {
+) -> anyhow::Result<(u16, String)> {
     let body = json!({
         "model": "gpt-4o-mini",
         "stream": stream,
@@ -32,16 +32,21 @@ async fn acked_chat(
     let response = client
         .post(format!("{base}/v1/chat/completions"))
         .bearer_auth(key)
-        .header("x-request-id", id)
         .json(&body)
         .send()
         .await?;
     let status = response.status().as_u16();
+    let morn_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let text = response.text().await?;
     if status == 200 && stream {
         anyhow::ensure!(text.contains("[DONE]"), "stream cut");
     }
-    Ok(status)
+    Ok((status, morn_id))
 }
 
 #[tokio::test]
@@ -66,7 +71,7 @@ async fn sigkill_under_load_loses_no_acknowledged_usage_record() -> anyhow::Resu
                     let id = format!("kill-{w}-{n}");
                     n += 1;
                     match acked_chat(&client, &base, KEY, &id, n % 3 == 0).await {
-                        Ok(200) => acked.lock().unwrap().push(id),
+                        Ok((200, morn_id)) => acked.lock().unwrap().push(morn_id),
                         Ok(_) => {}
                         Err(_) => break,
                     }
@@ -187,7 +192,7 @@ async fn two_replicas_on_postgres_and_redis_hold_a_requests_per_minute_limit() -
         let mut refused = 0;
         let mut stream = futures::stream::iter(calls).buffer_unordered(32);
         while let Some(status) = stream.next().await {
-            match status? {
+            match status?.0 {
                 200 => admitted += 1,
                 429 => refused += 1,
                 other => anyhow::bail!("unexpected status {other}"),

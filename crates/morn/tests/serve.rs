@@ -126,12 +126,18 @@ async fn json_logs_carry_request_ids_and_never_secrets() -> anyhow::Result<()> {
     let request_lines: Vec<Value> = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["span"]["request_id"] == "trace-me-42")
+        .filter(|v| v["span"]["client_request_id"] == "trace-me-42")
         .collect();
     assert!(
         request_lines.len() >= 3,
-        "every line of the request names it:\n{logs}"
+        "every line of the request names the caller's id:\n{logs}"
     );
+    // ... and Morn's own id, which keys the usage record.
+    assert!(request_lines.iter().all(|l| {
+        l["span"]["request_id"]
+            .as_str()
+            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok())
+    }));
     assert!(request_lines.iter().any(|l| l["fields"]["status"] == 500));
     Ok(())
 }

@@ -39,6 +39,7 @@ pub(crate) fn encode(record: &UsageRecord, out: &mut Vec<u8>) {
         Some(ms) => w.int("ttft_ms", ms),
         None => w.raw("ttft_ms", b"null"),
     }
+    w.opt_text("client_request_id", record.client_request_id.as_deref());
     w.out.push(b'}');
 }
 
@@ -126,6 +127,7 @@ mod tests {
             cache_hit: true,
             latency_ms: 89,
             ttft_ms: Some(10),
+            client_request_id: Some("caller-1".into()),
         }
     }
 
@@ -168,6 +170,7 @@ mod tests {
                 model: odd.into(),
                 key_id: Some(odd.into()),
                 error_class: Some(odd.into()),
+                client_request_id: Some(odd.into()),
                 ..full()
             })?;
         }

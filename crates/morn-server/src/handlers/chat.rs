@@ -45,6 +45,7 @@ pub(crate) async fn serve(
         .begin(Start {
             principal: call.principal,
             request_id: &call.info.id,
+            client_request_id: call.info.client_id.as_deref(),
             started: call.info.started,
             endpoint: call.endpoint,
             model: &req.model,

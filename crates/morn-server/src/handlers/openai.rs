@@ -70,6 +70,7 @@ pub(crate) async fn embeddings(
             .begin(Start {
                 principal: &principal,
                 request_id: &info.id,
+                client_request_id: info.client_id.as_deref(),
                 started: info.started,
                 endpoint: "embeddings",
                 model: &req.model,

@@ -289,6 +289,8 @@ pub fn ledger_config(data_dir: &std::path::Path) -> morn_meter::ledger::LedgerCo
 pub struct Start<'a> {
     pub principal: &'a Principal,
     pub request_id: &'a str,
+    /// The caller's own `x-request-id`, if it sent one.
+    pub client_request_id: Option<&'a str>,
     pub started: Instant,
     /// `chat`, `messages` or `embeddings`.
     pub endpoint: &'static str,
@@ -375,6 +377,7 @@ impl Metered {
                 model: start.model.to_owned(),
                 stream: start.stream,
                 input_tokens: start.prompt_tokens,
+                client_request_id: start.client_request_id.map(str::to_owned),
                 ..UsageRecord::default()
             },
             started: start.started,

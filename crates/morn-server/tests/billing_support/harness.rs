@@ -216,6 +216,7 @@ fn usage(who: &Account, model: &str, at: i64, cost: i64) -> UsageRecord {
         cache_hit: false,
         latency_ms: 12,
         ttft_ms: None,
+        client_request_id: None,
     }
 }
 

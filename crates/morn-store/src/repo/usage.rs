@@ -49,7 +49,7 @@ pub trait UsageStore: Send + Sync {
 const USAGE_COLS: &str = "request_id, created_at, org_id, workspace_id, user_id, key_id, \
      endpoint, model, deployment, stream, status, error_class, input_tokens, output_tokens, \
      cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_micros, estimated, \
-     cache_hit, latency_ms, ttft_ms";
+     cache_hit, latency_ms, ttft_ms, client_request_id";
 
 /// The sums every report row carries. `CAST` because PostgreSQL's `SUM(bigint)` is
 /// `numeric`; `COUNT(error_class)` counts the rows where it is not NULL.
@@ -104,12 +104,13 @@ fn usage_row(row: &impl RowRead) -> Result<UsageRecord, sqlx::Error> {
         cache_hit: row.flag("cache_hit")?,
         latency_ms: row.int("latency_ms")?,
         ttft_ms: row.opt_int("ttft_ms")?,
+        client_request_id: row.opt_text("client_request_id")?,
     })
 }
 
 /// The columns of an insert, in [`USAGE_COLS`] order.
 impl BindRow for UsageRecord {
-    const VALUES: usize = 22;
+    const VALUES: usize = 23;
 
     fn bind_row(&self, to: &mut impl Bind) {
         to.text(&self.request_id);
@@ -134,6 +135,7 @@ impl BindRow for UsageRecord {
         to.flag(self.cache_hit);
         to.int(self.latency_ms);
         to.opt_int(self.ttft_ms);
+        to.opt_text(self.client_request_id.as_deref());
     }
 }
 

@@ -15,7 +15,7 @@ use super::{
 
 pub async fn backend_basics(store: Shared) -> anyhow::Result<()> {
     store.ping().await?;
-    assert_eq!(store.schema_version().await?, 3);
+    assert_eq!(store.schema_version().await?, 4);
     assert!(["sqlite", "postgres"].contains(&store.backend_name()));
     Ok(())
 }

@@ -43,6 +43,7 @@ fn record(n: i64, at: i64, key: Option<&str>, model: &str) -> UsageRecord {
         cache_hit: false,
         latency_ms: 100 + n,
         ttft_ms: (n % 2 == 0).then_some(50),
+        client_request_id: (n % 3 == 0).then(|| format!("caller-{n}")),
     }
 }
 
