@@ -11,7 +11,7 @@
 #   under a rate limit and a budget too high to refuse (as morn+governed in bench/run.py).
 # Knobs: CARGO_TARGET_DIR (where the binaries are), INSTR_FEW / INSTR_MANY (requests in
 # the two runs whose difference is reported; default 500 / 2500), INSTR_KEEP (a directory
-# to keep each larger run's callgrind profile in, as <who>.callgrind, for callgrind_annotate).
+# to keep each run's callgrind profile in, as <who>-<requests>.callgrind, for callgrind_annotate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"
