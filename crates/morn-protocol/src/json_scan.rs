@@ -82,6 +82,20 @@ fn first_stop(word: [u8; 8]) -> Option<usize> {
     (found != 0).then(|| found.trailing_zeros() as usize / 8)
 }
 
+/// The members of an object already read, one bit each, to refuse one given twice
+/// (as `serde`'s derived readers do).
+#[derive(Debug, Default)]
+pub(crate) struct Seen(u8);
+
+impl Seen {
+    /// `Some` the first time `bit` is marked, `None` after.
+    pub fn first(&mut self, bit: u8) -> Option<()> {
+        let fresh = self.0 & bit == 0;
+        self.0 |= bit;
+        fresh.then_some(())
+    }
+}
+
 /// A position in a JSON text.
 pub(crate) struct Cursor<'a> {
     bytes: &'a [u8],

@@ -17,7 +17,7 @@ use std::ops::Range;
 
 use super::usage::WireUsageIn;
 use crate::Usage;
-use crate::json_scan::Cursor;
+use crate::json_scan::{Cursor, Seen};
 
 /// What Morn keeps of an answer it relays.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +67,7 @@ struct Top {
     /// Never all zero.
     usage: Option<Usage>,
     /// Members read, to refuse one given twice (as the decoder does).
-    seen: u8,
+    seen: Seen,
 }
 
 impl Top {
@@ -82,10 +82,7 @@ impl Top {
             b"error" => 64,
             _ => return cursor.value().map(drop),
         };
-        if self.seen & bit != 0 {
-            return None;
-        }
-        self.seen |= bit;
+        self.seen.first(bit)?;
         match key {
             b"id" => self.id = !cursor.string()?.plain()?.is_empty(),
             b"object" => self.object = cursor.string()?.plain()? == b"chat.completion",
@@ -156,7 +153,7 @@ struct Message {
 fn message(cursor: &mut Cursor<'_>) -> Option<Message> {
     let mut plain_text = None;
     let mut calls = 0;
-    let mut seen = 0u8;
+    let mut seen = Seen::default();
     cursor.object(|cursor, key| {
         let bit = match key {
             b"content" => 1,
@@ -166,10 +163,7 @@ fn message(cursor: &mut Cursor<'_>) -> Option<Message> {
             b"function_call" => 16,
             _ => return cursor.value().map(drop),
         };
-        if seen & bit != 0 {
-            return None;
-        }
-        seen |= bit;
+        seen.first(bit)?;
         if bit > 2 {
             // Reasoning, a refusal or a legacy call would need normalising.
             return cursor.null().then_some(());

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Usage;
-use crate::json_scan::Cursor;
+use crate::json_scan::{Cursor, Seen};
 
 /// `usage` as OpenAI writes it today, details included (clients such as the Python
 /// SDK read `prompt_tokens_details.cached_tokens` and
@@ -84,7 +84,7 @@ impl WireUsageIn {
     /// field given twice refused), without serde: the relay reads it on every answer.
     pub(crate) fn scan(cursor: &mut Cursor<'_>) -> Option<Self> {
         let mut usage = Self::default();
-        let mut seen = 0u8;
+        let mut seen = Seen::default();
         cursor.object(|cursor, key| {
             let bit = match key {
                 b"prompt_tokens" => 1,
@@ -94,10 +94,7 @@ impl WireUsageIn {
                 b"prompt_cache_hit_tokens" => 16,
                 _ => return cursor.value().map(drop),
             };
-            if seen & bit != 0 {
-                return None;
-            }
-            seen |= bit;
+            seen.first(bit)?;
             match bit {
                 1 => usage.prompt_tokens = cursor.opt_u64()?,
                 2 => usage.completion_tokens = cursor.opt_u64()?,
