@@ -13,6 +13,7 @@ use morn_protocol::{
 };
 use tokio::time::{Instant, timeout, timeout_at};
 
+use crate::h1::H1Client;
 use crate::kind::{chat_url, embeddings_url};
 use crate::stream::EventStream;
 use crate::transport::{self, Chain, HttpClient, absolute_uri};
@@ -52,6 +53,9 @@ pub struct ProviderSettings {
 pub struct Provider {
     settings: ProviderSettings,
     http: HttpClient,
+    /// Whole-answer calls to a plain-`http://` upstream reached without a proxy:
+    /// the lean client (see `h1`); everything else goes through `http`.
+    lean: Option<H1Client>,
     /// Sent on every call; cloned per request.
     headers: HeaderMap,
     /// The chat URL parsed once, when it does not depend on the model (not Gemini):
@@ -81,14 +85,20 @@ impl Provider {
         // Every call goes to the base URL's scheme and host, so one decision holds for
         // all of them. A base URL that does not parse fails its calls anyway (Gemini
         // builds its URLs per call).
-        let route = match absolute_uri(settings.base_url.clone()) {
-            Ok(base) => proxy.route(&settings.name, &base)?,
-            Err(_) => None,
+        let base = absolute_uri(settings.base_url.clone()).ok();
+        let route = match &base {
+            Some(base) => proxy.route(&settings.name, base)?,
+            None => None,
+        };
+        let lean = match (&base, &route) {
+            (Some(base), None) => H1Client::for_base(base, &headers, settings.connect_timeout),
+            _ => None,
         };
         let http = transport::build_client(settings.connect_timeout, route.as_ref())?;
         Ok(Self {
             settings,
             http,
+            lean,
             headers,
             chat_uri,
         })
@@ -233,6 +243,9 @@ impl Provider {
     /// POSTs and returns the body of a successful answer, all within `request_timeout`.
     async fn post(&self, uri: Uri, body: Vec<u8>) -> Result<Bytes, ApiError> {
         let call = async {
+            if let Some(lean) = self.lean.as_ref().filter(|lean| lean.serves(&uri)) {
+                return self.post_lean(lean, &uri, &body).await;
+            }
             let response = self.send(uri, body).await?;
             match response.into_body().collect().await {
                 Ok(body) => Ok(body.to_bytes()),
@@ -245,6 +258,24 @@ impl Provider {
         timeout(self.settings.request_timeout, call)
             .await
             .unwrap_or_else(|_| Err(self.timed_out()))
+    }
+
+    /// [`post`](Self::post) through the lean client.
+    async fn post_lean(&self, lean: &H1Client, uri: &Uri, body: &[u8]) -> Result<Bytes, ApiError> {
+        let response = lean.post(uri, body).await.map_err(|e| {
+            tracing::warn!(provider = %self.settings.name, error = %Chain(&e), "upstream transport error");
+            if e.is_timeout() {
+                transport::timed_out()
+            } else if e.is_connect() {
+                transport::unreachable()
+            } else {
+                transport::connection_failed()
+            }
+        })?;
+        if (200..300).contains(&response.status) {
+            return Ok(response.body);
+        }
+        Err(self.error_answer(response.status, &response.body, response.retry_after))
     }
 
     /// POSTs and returns the response once its status is known to be a success;
@@ -264,22 +295,25 @@ impl Provider {
             Ok(body) => body.to_bytes(),
             Err(_) => Bytes::new(),
         };
+        Err(self.error_answer(status, &body, retry_after))
+    }
+
+    /// An upstream's error answer in its provider's format, as an `ApiError`.
+    fn error_answer(&self, status: u16, body: &[u8], retry_after: Option<u64>) -> ApiError {
         let err = match self.kind() {
             // OpenAI's codes (`context_length_exceeded`, ...) are the vocabulary OpenAI
             // clients know, so they pass through.
-            ProviderKind::OpenAi => openai::decode_error(status, &body, retry_after),
+            ProviderKind::OpenAi => openai::decode_error(status, body, retry_after),
             // Other providers' codes would make Morn's codes depend on the route taken;
             // the caller gets Morn's stable code for the class, and the upstream's
             // message.
             ProviderKind::Anthropic => {
-                normalize_code(anthropic::decode_error(status, &body, retry_after))
+                normalize_code(anthropic::decode_error(status, body, retry_after))
             }
-            ProviderKind::Gemini => {
-                normalize_code(gemini::decode_error(status, &body, retry_after))
-            }
+            ProviderKind::Gemini => normalize_code(gemini::decode_error(status, body, retry_after)),
         };
         tracing::warn!(provider = %self.settings.name, status, code = %err.code, "upstream returned an error");
-        Err(err)
+        err
     }
 
     /// The POST with this provider's headers. `Host` is set by the client from the URI.

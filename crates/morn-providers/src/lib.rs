@@ -8,6 +8,7 @@
 //! the standard environment variables name, if any ([`ProxySettings`]).
 
 mod client;
+mod h1;
 mod kind;
 mod proxy;
 mod secret;

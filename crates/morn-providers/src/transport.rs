@@ -122,11 +122,7 @@ pub(crate) fn call_error(e: &hyper_util::client::legacy::Error) -> ApiError {
     if is_timeout(e) {
         timed_out()
     } else if e.is_connect() {
-        ApiError::new(
-            ErrorKind::BadGateway,
-            "The upstream provider could not be reached.",
-        )
-        .with_code("upstream_unreachable")
+        unreachable()
     } else {
         connection_failed()
     }
@@ -149,7 +145,18 @@ pub(crate) fn timed_out() -> ApiError {
     )
 }
 
-fn connection_failed() -> ApiError {
+/// The upstream could not be reached at all (refused, DNS, TLS, a proxy refusing the
+/// tunnel).
+pub(crate) fn unreachable() -> ApiError {
+    ApiError::new(
+        ErrorKind::BadGateway,
+        "The upstream provider could not be reached.",
+    )
+    .with_code("upstream_unreachable")
+}
+
+/// The connection failed during the call.
+pub(crate) fn connection_failed() -> ApiError {
     ApiError::new(
         ErrorKind::BadGateway,
         "The connection to the upstream provider failed.",
