@@ -13,9 +13,9 @@ use morn_protocol::{
 };
 use tokio::time::{Instant, timeout, timeout_at};
 
-use crate::h1::H1Client;
+use crate::h1::{H1Client, H1Error, LeanBody};
 use crate::kind::{chat_url, embeddings_url};
-use crate::stream::EventStream;
+use crate::stream::{EventStream, UpstreamBody};
 use crate::transport::{self, Chain, HttpClient, absolute_uri};
 use crate::{ProviderKind, ProxySettings, Secret};
 
@@ -171,7 +171,17 @@ impl Provider {
         let uri = self.chat_target(upstream_model, true)?;
         // The deadline covers the whole stream: `EventStream` applies it to every read.
         let deadline = Instant::now() + self.settings.request_timeout;
-        let response = timeout_at(deadline, self.send(uri, body))
+        let opened = async {
+            if let Some(lean) = self.lean.as_ref().filter(|lean| lean.serves(&uri)) {
+                return self
+                    .open_lean(lean, &uri, &body)
+                    .await
+                    .map(UpstreamBody::Lean);
+            }
+            let response = self.send(uri, body).await?;
+            Ok(UpstreamBody::Hyper(response.into_body()))
+        };
+        let body = timeout_at(deadline, opened)
             .await
             .unwrap_or_else(|_| Err(self.timed_out()))?;
         let decoder: Box<dyn StreamDecoder> = match self.kind() {
@@ -181,7 +191,7 @@ impl Provider {
         };
         let normalize = self.kind() != ProviderKind::OpenAi;
         let mut stream = EventStream::new(
-            response.into_body(),
+            body,
             deadline,
             decoder,
             self.settings.name.clone(),
@@ -262,20 +272,43 @@ impl Provider {
 
     /// [`post`](Self::post) through the lean client.
     async fn post_lean(&self, lean: &H1Client, uri: &Uri, body: &[u8]) -> Result<Bytes, ApiError> {
-        let response = lean.post(uri, body).await.map_err(|e| {
-            tracing::warn!(provider = %self.settings.name, error = %Chain(&e), "upstream transport error");
-            if e.is_timeout() {
-                transport::timed_out()
-            } else if e.is_connect() {
-                transport::unreachable()
-            } else {
-                transport::connection_failed()
-            }
-        })?;
+        let response = lean
+            .post(uri, body)
+            .await
+            .map_err(|e| self.lean_error(&e))?;
         if (200..300).contains(&response.status) {
             return Ok(response.body);
         }
         Err(self.error_answer(response.status, &response.body, response.retry_after))
+    }
+
+    /// A streamed call through the lean client, up to a successful answer's head.
+    async fn open_lean(
+        &self,
+        lean: &H1Client,
+        uri: &Uri,
+        body: &[u8],
+    ) -> Result<LeanBody, ApiError> {
+        let opened = lean
+            .open(uri, body)
+            .await
+            .map_err(|e| self.lean_error(&e))?;
+        if (200..300).contains(&opened.status) {
+            return Ok(opened.body);
+        }
+        let body = opened.body.read_to_end().await.unwrap_or_default();
+        Err(self.error_answer(opened.status, &body, opened.retry_after))
+    }
+
+    fn lean_error(&self, e: &H1Error) -> ApiError {
+        tracing::warn!(provider = %self.settings.name, error = %Chain(e), "upstream transport error");
+        if e.is_timeout() {
+            transport::timed_out()
+        } else if e.is_connect() {
+            transport::unreachable()
+        } else {
+            transport::connection_failed()
+        }
     }
 
     /// POSTs and returns the response once its status is known to be a success;

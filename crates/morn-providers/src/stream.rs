@@ -2,12 +2,57 @@
 
 use std::collections::VecDeque;
 
+use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use morn_protocol::{ApiError, SseParser, StreamDecoder, StreamEvent};
 use tokio::time::{Instant, timeout_at};
 
+use crate::h1::LeanBody;
 use crate::transport::{self, Chain};
+
+/// Where the stream's bytes come from: hyper's client, or the lean client's
+/// connection read by this task (`h1`).
+pub(crate) enum UpstreamBody {
+    Hyper(Incoming),
+    Lean(LeanBody),
+}
+
+impl UpstreamBody {
+    /// The next piece of body data; `None` at its end.
+    async fn chunk(&mut self) -> Option<Result<Bytes, ApiError>> {
+        match self {
+            Self::Hyper(body) => loop {
+                match body.frame().await? {
+                    // Trailers carry no events.
+                    Ok(frame) => match frame.into_data() {
+                        Ok(data) => return Some(Ok(data)),
+                        Err(_) => continue,
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %Chain(&e), "upstream stream failed");
+                        return Some(Err(if transport::is_timeout(&e) {
+                            transport::timed_out()
+                        } else {
+                            ApiError::stream_interrupted()
+                        }));
+                    }
+                }
+            },
+            Self::Lean(body) => Some(body.chunk().await?.map_err(|e| {
+                tracing::warn!(error = %e, "upstream stream failed");
+                ApiError::stream_interrupted()
+            })),
+        }
+    }
+
+    /// The content is complete; nothing more will be read.
+    fn finish(&mut self) {
+        if let Self::Lean(body) = self {
+            body.finish();
+        }
+    }
+}
 
 /// Canonical events decoded from an upstream SSE body.
 ///
@@ -18,7 +63,7 @@ use crate::transport::{self, Chain};
 /// as a clean finish. The whole stream ends by the call's deadline (`request_timeout`
 /// after it started); a stream still running then ends in a timeout error.
 pub struct EventStream {
-    body: Incoming,
+    body: UpstreamBody,
     deadline: Instant,
     parser: SseParser,
     decoder: Box<dyn StreamDecoder>,
@@ -32,7 +77,7 @@ pub struct EventStream {
 
 impl EventStream {
     pub(crate) fn new(
-        body: Incoming,
+        body: UpstreamBody,
         deadline: Instant,
         decoder: Box<dyn StreamDecoder>,
         provider: String,
@@ -85,17 +130,13 @@ impl EventStream {
 
     /// Pulls one upstream chunk and decodes it into `pending`.
     async fn fill(&mut self) {
-        let Ok(frame) = timeout_at(self.deadline, self.body.frame()).await else {
+        let Ok(chunk) = timeout_at(self.deadline, self.body.chunk()).await else {
             tracing::warn!(provider = %self.provider, "upstream stream ran past the request timeout");
             self.fail(transport::timed_out());
             return;
         };
-        match frame {
-            Some(Ok(frame)) => {
-                // Trailers carry no events.
-                let Ok(chunk) = frame.into_data() else {
-                    return;
-                };
+        match chunk {
+            Some(Ok(chunk)) => {
                 let mut out = Vec::new();
                 for event in self.parser.push(&chunk) {
                     if let Err(err) = self.decoder.decode(&event, &mut out) {
@@ -106,13 +147,8 @@ impl EventStream {
                 }
                 self.absorb(out);
             }
-            Some(Err(e)) => {
-                tracing::warn!(provider = %self.provider, error = %Chain(&e), "upstream stream failed");
-                let err = if transport::is_timeout(&e) {
-                    transport::timed_out()
-                } else {
-                    ApiError::stream_interrupted()
-                };
+            Some(Err(err)) => {
+                tracing::warn!(provider = %self.provider, "upstream stream failed");
                 self.fail(err);
             }
             None => {
@@ -143,6 +179,7 @@ impl EventStream {
         // it (an OpenAI server keeping the connection open) is not waited for.
         if self.decoder.is_complete() {
             self.done = true;
+            self.body.finish();
         }
     }
 

@@ -1,6 +1,5 @@
 //! A lean HTTP/1.1 client for plain-`http://` upstreams (local servers such as vLLM,
-//! Ollama or llama.cpp, and the simulator), for calls whose whole answer is read at
-//! once.
+//! Ollama or llama.cpp, and the simulator).
 //!
 //! hyper's pooled client runs every connection as its own task and hands requests and
 //! responses to it through channels; for a small JSON exchange that machinery cost
@@ -14,27 +13,29 @@
 //! has already been seen, and otherwise by the first read finding the connection
 //! closed before any byte of an answer: the request is then sent again on another
 //! connection, as browsers and Go's client do, since a server that closes an idle
-//! connection has not read what was written to it. Streams, TLS and proxied upstreams
-//! stay on hyper (`transport.rs`).
+//! connection has not read what was written to it. A streamed answer is read by the
+//! task relaying it ([`LeanBody`]). TLS and proxied upstreams stay on hyper
+//! (`transport.rs`).
 
+mod body;
+mod pool;
 mod response;
+mod stream;
 
 use std::io;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+use bytes::BytesMut;
 use http::{HeaderMap, Uri};
 use socket2::{SockRef, TcpKeepalive};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+use body::{BodyReader, Framing};
+use pool::Pool;
 pub(crate) use response::{ReadError, Response};
-
-/// Idle connections kept at most (as `pool_max_idle_per_host` for hyper).
-const MAX_IDLE: usize = 1024;
-
-/// An idle connection older than this is closed instead of used (as hyper's pool).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+pub(crate) use stream::LeanBody;
 
 /// A call that failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,14 +60,15 @@ pub(crate) struct H1Client {
     /// `host: ...` and every provider header, each line ending in CRLF.
     fixed_head: Vec<u8>,
     connect_timeout: Duration,
-    /// Most recently used last, and taken first: its state is the warmest.
-    idle: Mutex<Vec<Idle>>,
+    pool: Arc<Pool>,
 }
 
+/// A streamed call's answer once its head has arrived.
 #[derive(Debug)]
-struct Idle {
-    stream: TcpStream,
-    since: Instant,
+pub(crate) struct Opened {
+    pub status: u16,
+    pub retry_after: Option<u64>,
+    pub body: LeanBody,
 }
 
 impl H1Client {
@@ -100,7 +102,7 @@ impl H1Client {
             port: authority.port_u16().unwrap_or(80),
             fixed_head,
             connect_timeout,
-            idle: Mutex::new(Vec::new()),
+            pool: Arc::default(),
         })
     }
 
@@ -118,14 +120,15 @@ impl H1Client {
     pub(crate) async fn post(&self, uri: &Uri, body: &[u8]) -> Result<Response, H1Error> {
         let request = self.request(uri, body);
         loop {
-            let (mut stream, reused) = match self.checkout() {
-                Some(stream) => (stream, true),
-                None => (self.connect().await?, false),
+            let (mut stream, reused) = self.connection().await?;
+            let answer = async {
+                stream.write_all(&request).await.map_err(H1Error::Write)?;
+                Ok::<_, H1Error>(response::read(&mut stream).await?)
             };
-            match exchange(&mut stream, &request).await {
+            match answer.await {
                 Ok(response) => {
                     if response.reusable {
-                        self.checkin(stream);
+                        self.pool.checkin(stream);
                     }
                     return Ok(response);
                 }
@@ -134,6 +137,42 @@ impl H1Client {
                 Err(error) if reused && error.closed_before_response() => continue,
                 Err(error) => return Err(error),
             }
+        }
+    }
+
+    /// POSTs `body` to `uri` and returns once the answer's head has arrived; its body
+    /// is read as it comes ([`LeanBody`]).
+    pub(crate) async fn open(&self, uri: &Uri, body: &[u8]) -> Result<Opened, H1Error> {
+        let request = self.request(uri, body);
+        loop {
+            let (mut stream, reused) = self.connection().await?;
+            let mut buf = BytesMut::with_capacity(8 * 1024);
+            let head = async {
+                stream.write_all(&request).await.map_err(H1Error::Write)?;
+                Ok::<_, H1Error>(response::read_head(&mut stream, &mut buf).await?)
+            };
+            match head.await {
+                Ok(head) => {
+                    let keep = !head.close && head.framing != Framing::UntilClose;
+                    let reader = BodyReader::new(head.framing);
+                    let pool = Arc::clone(&self.pool);
+                    return Ok(Opened {
+                        status: head.status,
+                        retry_after: head.retry_after,
+                        body: LeanBody::new(stream, buf, reader, keep, pool),
+                    });
+                }
+                Err(error) if reused && error.closed_before_response() => continue,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// A pooled connection (`true`) or a new one.
+    async fn connection(&self) -> Result<(TcpStream, bool), H1Error> {
+        match self.pool.checkout() {
+            Some(stream) => Ok((stream, true)),
+            None => Ok((self.connect().await?, false)),
         }
     }
 
@@ -154,42 +193,6 @@ impl H1Client {
         out.extend_from_slice(b"\r\n\r\n");
         out.extend_from_slice(body);
         out
-    }
-
-    /// The most recently idle connection still open, as far as can be told without
-    /// waiting: a close (or stray bytes) that already arrived rules it out.
-    fn checkout(&self) -> Option<TcpStream> {
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        while let Some(Idle { stream, since }) = idle.pop() {
-            if since.elapsed() > IDLE_TIMEOUT {
-                continue;
-            }
-            // No system call unless the socket was reported readable since its last
-            // read: the common, healthy case costs a flag check.
-            match stream.try_read(&mut [0u8; 1]) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(stream),
-                _ => continue,
-            }
-        }
-        None
-    }
-
-    fn checkin(&self, stream: TcpStream) {
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        // The oldest entry is first: drop it when it has expired, so connections
-        // nobody takes any more do not stay open for ever.
-        if idle
-            .first()
-            .is_some_and(|oldest| oldest.since.elapsed() > IDLE_TIMEOUT)
-        {
-            idle.remove(0);
-        }
-        if idle.len() < MAX_IDLE {
-            idle.push(Idle {
-                stream,
-                since: Instant::now(),
-            });
-        }
     }
 
     async fn connect(&self) -> Result<TcpStream, H1Error> {
@@ -238,11 +241,6 @@ impl H1Error {
     pub(crate) fn is_timeout(&self) -> bool {
         matches!(self, Self::ConnectTimeout)
     }
-}
-
-async fn exchange(stream: &mut TcpStream, request: &[u8]) -> Result<Response, H1Error> {
-    stream.write_all(request).await.map_err(H1Error::Write)?;
-    Ok(response::read(stream).await?)
 }
 
 #[cfg(test)]
@@ -398,6 +396,58 @@ mod tests {
             "{err:?}"
         );
         assert!(server.await??, "no second attempt");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_streamed_body_arrives_in_pieces_and_its_connection_is_reused()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            // One connection for both calls: the second proves the first was pooled.
+            let (mut socket, _) = listener.accept().await?;
+            read_request(&mut socket).await?;
+            socket
+                .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n6\r\nfirst\n\r\n")
+                .await?;
+            go_rx.await.map_err(io::Error::other)?;
+            // The end marker, then (separately, as servers do) the last chunk.
+            socket.write_all(b"5\r\nlast\n\r\n").await?;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            socket.write_all(b"0\r\n\r\n").await?;
+            read_request(&mut socket).await?;
+            socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nagain")
+                .await?;
+            io::Result::Ok(())
+        });
+        let c = client(&base)?;
+        let uri: Uri = format!("{base}/v1/chat/completions").parse()?;
+        let mut opened = c.open(&uri, b"{}").await?;
+        assert_eq!(opened.status, 200);
+        let first = opened.body.chunk().await.ok_or("a piece")??;
+        assert_eq!(
+            &first[..],
+            b"first\n",
+            "the first piece comes before the rest is sent"
+        );
+        go_tx.send(()).map_err(|_| "server gone")?;
+        let last = opened.body.chunk().await.ok_or("a piece")??;
+        assert_eq!(&last[..], b"last\n");
+        // The caller saw its end marker: it stops reading, and the connection goes
+        // back to the pool once the terminator arrives.
+        opened.body.finish();
+        for _ in 0..100 {
+            if c.pool.idle_count() == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(c.pool.idle_count(), 1);
+        assert_eq!(&c.post(&uri, b"{}").await?.body[..], b"again");
+        server.await??;
         Ok(())
     }
 

@@ -1,9 +1,10 @@
-//! Reading one HTTP/1.1 response off a connection: the head (with `httparse`), then
-//! the body framed as RFC 9112 section 6.3 says (no body for 1xx/204/304,
-//! `Transfer-Encoding: chunked`, `Content-Length`, or until the server closes).
+//! Reading one HTTP/1.1 response off a connection: the head (with `httparse`), then,
+//! for a whole answer, its body (framed as `body.rs` reads it).
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::body::{BodyReader, Framing};
 
 /// A response head larger than this is refused (hyper's default buffer is 400 KiB;
 /// real upstreams send well under 4 KiB).
@@ -44,43 +45,75 @@ pub(crate) enum ReadError {
     TooLarge,
 }
 
-/// How the body's end is known.
-enum Framing {
-    Empty,
-    Length(usize),
-    Chunked,
-    UntilClose,
-}
-
-/// What the head says.
-struct Head {
-    status: u16,
+/// What a response head says.
+pub(crate) struct Head {
+    pub status: u16,
+    /// Bytes of the head, blank line included.
     len: usize,
-    framing: Framing,
-    close: bool,
-    retry_after: Option<u64>,
+    pub framing: Framing,
+    /// The connection ends after this response.
+    pub close: bool,
+    pub retry_after: Option<u64>,
 }
 
-/// Reads the response to a request just written on `io`.
+/// Reads the response to a request just written on `io`, body and all.
 pub(crate) async fn read<R: AsyncRead + Unpin>(io: &mut R) -> Result<Response, ReadError> {
     let mut buf = BytesMut::with_capacity(8 * 1024);
-    let head = loop {
-        if let Some(head) = parse_head(&buf)? {
+    let head = read_head(io, &mut buf).await?;
+    if let Framing::Length(len) = head.framing {
+        // All of it in one buffer, so the body below is one piece, not a copy.
+        buf.reserve(len.saturating_sub(buf.len()));
+        while buf.len() < len {
+            if io.read_buf(&mut buf).await? == 0 {
+                return Err(ReadError::Malformed("connection closed inside the body"));
+            }
+        }
+    }
+    let mut reader = BodyReader::new(head.framing);
+    let body = match reader.next(io, &mut buf).await? {
+        None => Bytes::new(),
+        Some(first) => match reader.next(io, &mut buf).await? {
+            None => first,
+            Some(second) => {
+                let mut whole = BytesMut::from(&first[..]);
+                whole.extend_from_slice(&second);
+                while let Some(piece) = reader.next(io, &mut buf).await? {
+                    whole.extend_from_slice(&piece);
+                }
+                whole.freeze()
+            }
+        },
+    };
+    Ok(Response {
+        status: head.status,
+        retry_after: head.retry_after,
+        body,
+        reusable: buf.is_empty() && !head.close,
+    })
+}
+
+/// Reads the final head of a response into `buf` and takes it off the front, leaving
+/// what followed it (the start of the body). Interim answers (1xx) are skipped.
+pub(crate) async fn read_head<R: AsyncRead + Unpin>(
+    io: &mut R,
+    buf: &mut BytesMut,
+) -> Result<Head, ReadError> {
+    loop {
+        if let Some(head) = parse_head(buf)? {
+            let _ = buf.split_to(head.len);
             if (100..200).contains(&head.status) {
-                // An interim answer (100 Continue, 103 Early Hints): the real one
-                // follows on the same connection.
+                // 100 Continue, 103 Early Hints: the real answer follows.
                 if head.status == 101 {
                     return Err(ReadError::Malformed("unexpected protocol switch"));
                 }
-                let _ = buf.split_to(head.len);
                 continue;
             }
-            break head;
+            return Ok(head);
         }
         if buf.len() >= MAX_HEAD {
             return Err(ReadError::Malformed("response head too large"));
         }
-        match io.read_buf(&mut buf).await {
+        match io.read_buf(buf).await {
             Ok(0) if buf.is_empty() => return Err(ReadError::ClosedBeforeResponse(None)),
             Ok(0) => return Err(ReadError::Malformed("connection closed inside the head")),
             Ok(_) => {}
@@ -89,27 +122,7 @@ pub(crate) async fn read<R: AsyncRead + Unpin>(io: &mut R) -> Result<Response, R
             }
             Err(e) => return Err(e.into()),
         }
-    };
-    let _ = buf.split_to(head.len);
-    let (body, clean_end) = match head.framing {
-        Framing::Empty => (Bytes::new(), buf.is_empty()),
-        Framing::Length(len) => {
-            read_exact_body(io, &mut buf, len).await?;
-            let body = buf.split_to(len).freeze();
-            (body, buf.is_empty())
-        }
-        Framing::Chunked => {
-            let body = read_chunked(io, &mut buf).await?;
-            (body, buf.is_empty())
-        }
-        Framing::UntilClose => (read_to_close(io, buf).await?, false),
-    };
-    Ok(Response {
-        status: head.status,
-        retry_after: head.retry_after,
-        body,
-        reusable: clean_end && !head.close,
-    })
+    }
 }
 
 fn is_reset(e: &std::io::Error) -> bool {
@@ -198,134 +211,6 @@ fn parse_length(value: &[u8]) -> Result<usize, ReadError> {
     Ok(digits
         .iter()
         .fold(0usize, |n, d| n * 10 + usize::from(d - b'0')))
-}
-
-/// Reads until `buf` holds at least `len` bytes.
-async fn read_exact_body<R: AsyncRead + Unpin>(
-    io: &mut R,
-    buf: &mut BytesMut,
-    len: usize,
-) -> Result<(), ReadError> {
-    if buf.len() < len {
-        buf.reserve(len - buf.len());
-    }
-    while buf.len() < len {
-        if io.read_buf(buf).await? == 0 {
-            return Err(ReadError::Malformed("connection closed inside the body"));
-        }
-    }
-    Ok(())
-}
-
-async fn read_to_close<R: AsyncRead + Unpin>(
-    io: &mut R,
-    mut buf: BytesMut,
-) -> Result<Bytes, ReadError> {
-    loop {
-        if buf.len() > MAX_BODY {
-            return Err(ReadError::TooLarge);
-        }
-        if buf.capacity() == buf.len() {
-            buf.reserve(buf.len().max(8 * 1024));
-        }
-        if io.read_buf(&mut buf).await? == 0 {
-            return Ok(buf.freeze());
-        }
-    }
-}
-
-/// Decodes a chunked body, reading as needed; on return `buf` holds only what
-/// followed the body.
-async fn read_chunked<R: AsyncRead + Unpin>(
-    io: &mut R,
-    buf: &mut BytesMut,
-) -> Result<Bytes, ReadError> {
-    let mut chunks = Chunked::default();
-    loop {
-        if let Some(end) = chunks.advance(buf)? {
-            let _ = buf.split_to(end);
-            return Ok(chunks.body.freeze());
-        }
-        if io.read_buf(buf).await? == 0 {
-            return Err(ReadError::Malformed("connection closed inside the body"));
-        }
-    }
-}
-
-/// A chunked-body decoder that resumes where it stopped when more bytes arrive, so a
-/// body read in many pieces is still decoded in one pass.
-#[derive(Default)]
-struct Chunked {
-    body: BytesMut,
-    /// Where the next chunk-size line (or the trailer) starts in the buffer.
-    pos: usize,
-    /// The last chunk was read: only the trailer section is left.
-    in_trailer: bool,
-}
-
-impl Chunked {
-    /// Decodes what `buf` holds; `Some(end)` once the body (trailer included) ends at
-    /// `end`.
-    fn advance(&mut self, buf: &[u8]) -> Result<Option<usize>, ReadError> {
-        loop {
-            let Some(line_len) = find_crlf(&buf[self.pos..]) else {
-                if buf.len() - self.pos > MAX_HEAD {
-                    return Err(ReadError::Malformed("chunk line too long"));
-                }
-                return Ok(None);
-            };
-            let line = &buf[self.pos..self.pos + line_len];
-            let line_end = self.pos + line_len + 2;
-            if self.in_trailer {
-                // Trailer fields are skipped; an empty line ends the body.
-                self.pos = line_end;
-                if line.is_empty() {
-                    return Ok(Some(line_end));
-                }
-                continue;
-            }
-            let size = parse_chunk_size(line)?;
-            if size == 0 {
-                self.pos = line_end;
-                self.in_trailer = true;
-                continue;
-            }
-            if self.body.len() + size > MAX_BODY {
-                return Err(ReadError::TooLarge);
-            }
-            let data_end = line_end + size;
-            if buf.len() < data_end + 2 {
-                return Ok(None);
-            }
-            if &buf[data_end..data_end + 2] != b"\r\n" {
-                return Err(ReadError::Malformed("chunk not followed by CRLF"));
-            }
-            self.body.extend_from_slice(&buf[line_end..data_end]);
-            self.pos = data_end + 2;
-        }
-    }
-}
-
-fn find_crlf(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(2).position(|w| w == b"\r\n")
-}
-
-/// The hex size at the start of a chunk line; extensions (`;name=value`) are ignored.
-fn parse_chunk_size(line: &[u8]) -> Result<usize, ReadError> {
-    let digits = line
-        .split(|&b| b == b';')
-        .next()
-        .unwrap_or_default()
-        .trim_ascii();
-    if digits.is_empty() || digits.len() > 12 {
-        return Err(ReadError::Malformed("invalid chunk size"));
-    }
-    digits.iter().try_fold(0usize, |n, &d| {
-        let v = (d as char)
-            .to_digit(16)
-            .ok_or(ReadError::Malformed("invalid chunk size"))?;
-        Ok(n * 16 + v as usize)
-    })
 }
 
 #[cfg(test)]
