@@ -86,8 +86,10 @@ impl H1Client {
             .host()
             .trim_start_matches('[')
             .trim_end_matches(']');
+        // `host[:port]`: credentials in the URL (`user:pass@`) never go into `Host`.
+        let host_header = authority.as_str().rsplit('@').next().unwrap_or_default();
         let mut fixed_head = Vec::with_capacity(256);
-        for (name, value) in [("host", authority.as_str().as_bytes())]
+        for (name, value) in [("host", host_header.as_bytes())]
             .into_iter()
             .chain(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())))
         {
@@ -309,6 +311,10 @@ mod tests {
         );
         let v6 = client("http://[::1]/v1")?;
         assert_eq!((v6.host.as_str(), v6.port), ("::1", 80));
+        assert!(v6.fixed_head.starts_with(b"host: [::1]\r\n"));
+        let with_user = client("http://user:secret@10.0.0.5:8000/v1")?;
+        assert!(with_user.fixed_head.starts_with(b"host: 10.0.0.5:8000\r\n"));
+        assert!(!String::from_utf8_lossy(&with_user.fixed_head).contains("secret"));
         Ok(())
     }
 
