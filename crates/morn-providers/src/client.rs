@@ -432,16 +432,8 @@ fn build_headers(settings: &ProviderSettings) -> Result<HeaderMap, String> {
     Ok(headers)
 }
 
-/// `Retry-After` in seconds; HTTP-date values are ignored (no provider sends them).
 fn retry_after_seconds(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .map(|s| s.ceil().max(0.0) as u64)
+    transport::retry_after_secs(headers.get("retry-after")?.as_bytes())
 }
 
 pub(crate) fn unix_now() -> i64 {

@@ -137,6 +137,17 @@ pub(crate) fn body_error(e: &hyper::Error) -> ApiError {
     }
 }
 
+/// A `Retry-After` value in whole seconds, rounded up; HTTP-date values are ignored
+/// (no provider sends them).
+pub(crate) fn retry_after_secs(value: &[u8]) -> Option<u64> {
+    std::str::from_utf8(value)
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .map(|s| s.ceil().max(0.0) as u64)
+}
+
 /// The call ran past `request_timeout`.
 pub(crate) fn timed_out() -> ApiError {
     ApiError::new(

@@ -175,10 +175,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ReadError> {
                 .split(|&b| b == b',')
                 .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"));
         } else if name.eq_ignore_ascii_case("retry-after") {
-            retry_after = std::str::from_utf8(header.value)
-                .ok()
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .map(|s| s.ceil().max(0.0) as u64);
+            retry_after = crate::transport::retry_after_secs(header.value);
         }
     }
     let framing = if (100..200).contains(&status) || status == 204 || status == 304 {
