@@ -19,8 +19,9 @@ pub(crate) enum UpstreamBody {
 }
 
 impl UpstreamBody {
-    /// The next piece of body data; `None` at its end.
-    async fn chunk(&mut self) -> Option<Result<Bytes, ApiError>> {
+    /// The next piece of body data; `None` at its end. A failure comes with what the
+    /// caller answers and what it logs.
+    async fn chunk(&mut self) -> Option<Result<Bytes, (ApiError, String)>> {
         match self {
             Self::Hyper(body) => loop {
                 match body.frame().await? {
@@ -30,19 +31,20 @@ impl UpstreamBody {
                         Err(_) => continue,
                     },
                     Err(e) => {
-                        tracing::warn!(error = %Chain(&e), "upstream stream failed");
-                        return Some(Err(if transport::is_timeout(&e) {
+                        let err = if transport::is_timeout(&e) {
                             transport::timed_out()
                         } else {
                             ApiError::stream_interrupted()
-                        }));
+                        };
+                        return Some(Err((err, Chain(&e).to_string())));
                     }
                 }
             },
-            Self::Lean(body) => Some(body.chunk().await?.map_err(|e| {
-                tracing::warn!(error = %e, "upstream stream failed");
-                ApiError::stream_interrupted()
-            })),
+            Self::Lean(body) => Some(
+                body.chunk()
+                    .await?
+                    .map_err(|e| (ApiError::stream_interrupted(), e.to_string())),
+            ),
         }
     }
 
@@ -147,8 +149,8 @@ impl EventStream {
                 }
                 self.absorb(out);
             }
-            Some(Err(err)) => {
-                tracing::warn!(provider = %self.provider, "upstream stream failed");
+            Some(Err((err, detail))) => {
+                tracing::warn!(provider = %self.provider, error = %detail, "upstream stream failed");
                 self.fail(err);
             }
             None => {
