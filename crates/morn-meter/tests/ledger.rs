@@ -1,9 +1,9 @@
 //! The usage ledger against a real SQLite store: everything acknowledged is stored
-//! exactly once, across a graceful drain, an aborted writer, a torn write, a full
+//! exactly once, across a graceful drain, a stopped writer, an aborted writer, a torn write, a full
 //! backlog, a store outage, and a child process killed with SIGKILL; from the copy
 //! kept in memory when it can be, from the file when it cannot (over the memory
 //! bound, after a failed insert, after a crash).
-#![expect(clippy::unwrap_used, reason = "tests")]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
@@ -125,6 +125,63 @@ async fn everything_appended_is_stored_after_drain() {
     let stored = store.get_usage("req-1234").await.unwrap().unwrap();
     assert_eq!(stored, record("req-1234".into(), 1_234));
     assert_eq!(segments(dir.path()), 1, "only the open segment is left");
+}
+
+/// The graceful shutdown: the writer is stopped (ending after the flush it is in),
+/// then drained. Nothing is read back from the files, so nothing is inserted twice,
+/// however busy the writer was when told to stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_writer_ends_its_flush_and_the_drain_rereads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let ledger = Ledger::open(config(dir.path())).unwrap();
+    let writer = ledger.spawn_writer(store.clone());
+    for round in 0..20 {
+        for n in 0..200 {
+            let n = round * 200 + n;
+            assert!(ledger.record(record(format!("req-{n}"), n)));
+        }
+        tokio::time::sleep(Duration::from_millis(7)).await;
+    }
+    ledger.stop_writer();
+    tokio::time::timeout(Duration::from_secs(10), writer)
+        .await
+        .expect("the writer ends once stopped")
+        .unwrap();
+    ledger.drain(store.as_ref()).await.unwrap();
+
+    let stats = ledger.stats();
+    assert_eq!((stats.appended, stats.written), (4_000, 4_000), "{stats:?}");
+    assert_eq!(stats.reread, 0, "stored from memory only: {stats:?}");
+    assert_eq!(stored_count(store.as_ref()).await, 4_000);
+}
+
+/// A stop signalled while the writer sleeps ends it at once, even with a long
+/// flush interval; one signalled before it first waits is not lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_stopped_between_flushes_ends_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let ledger = Ledger::open(LedgerConfig {
+        flush_interval: Duration::from_secs(3_600),
+        ..config(dir.path())
+    })
+    .unwrap();
+    ledger.stop_writer();
+    let writer = ledger.spawn_writer(store.clone());
+    tokio::time::timeout(Duration::from_secs(5), writer)
+        .await
+        .expect("a stop signalled before the writer started is kept")
+        .unwrap();
+
+    let writer = ledger.spawn_writer(store.clone());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!writer.is_finished(), "it waits for the next flush");
+    ledger.stop_writer();
+    tokio::time::timeout(Duration::from_secs(5), writer)
+        .await
+        .expect("a sleeping writer ends at once")
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,10 +55,7 @@ pub async fn serve(settings: Settings, config_path: Option<PathBuf>) -> anyhow::
     };
     let drained = morn_server::serve(listener, state, options, shutdown_signal()).await?;
     refresher.abort();
-    for task in background {
-        task.abort();
-    }
-    meter.drain().await;
+    meter.stop(background).await;
     store.close().await;
     tracing::info!(drained, "morn stopped");
     Ok(())

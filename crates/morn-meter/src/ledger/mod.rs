@@ -93,6 +93,8 @@ pub struct Ledger {
     counters: Counters,
     /// One flush at a time (the writer task and `drain`), and where it got to.
     cursor: tokio::sync::Mutex<Cursor>,
+    /// Tells the writer task to end after its current flush (see [`Ledger::stop_writer`]).
+    stop: tokio::sync::Notify,
     /// Segments below this number were left by an earlier process.
     first_seq: u64,
     /// When a refused record was last logged (unix ms).
@@ -132,6 +134,7 @@ impl Ledger {
             wal,
             counters: Counters::default(),
             cursor: tokio::sync::Mutex::new(Cursor::default()),
+            stop: tokio::sync::Notify::new(),
             first_seq,
             drop_logged_at: AtomicU64::new(0),
             _lock: lock,
@@ -196,6 +199,15 @@ impl Ledger {
     /// then stores new records every `flush_interval`.
     pub fn spawn_writer(self: &Arc<Self>, store: Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(writer::run(self.clone(), store))
+    }
+
+    /// Ends the writer task once its current flush is done (at once if it is waiting
+    /// for the next), for a graceful shutdown: await its handle, then [`Ledger::drain`].
+    /// Aborting it instead could drop a flush half-way, and the drain would then read
+    /// that segment back from its file and insert its stored records a second time.
+    pub fn stop_writer(&self) {
+        // `notify_one` keeps the signal for a writer that is not waiting yet.
+        self.stop.notify_one();
     }
 
     /// Stores everything acknowledged so far (graceful shutdown). Errors when the store

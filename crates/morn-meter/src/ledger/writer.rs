@@ -189,13 +189,16 @@ async fn read(ledger: &Ledger, seq: u64, offset: u64) -> io::Result<Batch> {
 }
 
 /// The writer task: replays at once, then flushes every `flush_interval`, backing off
-/// while the store fails.
+/// while the store fails, until [`Ledger::stop_writer`].
 pub(crate) async fn run(ledger: Arc<Ledger>, store: Arc<dyn Store>) {
     let interval = ledger.config.flush_interval;
     let mut delay = Duration::ZERO;
     let mut outage: Option<Instant> = None;
     loop {
-        tokio::time::sleep(delay).await;
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = ledger.stop.notified() => return,
+        }
         match flush(&ledger, store.as_ref()).await {
             Ok(()) => {
                 if let Some(since) = outage.take() {

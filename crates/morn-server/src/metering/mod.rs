@@ -52,6 +52,16 @@ impl Default for MeterSettings {
     }
 }
 
+/// How long a graceful shutdown waits for the ledger writer's current flush.
+const WRITER_STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// The meter's background tasks, ended by [`Meter::stop`].
+#[derive(Debug)]
+pub struct Background {
+    writer: tokio::task::JoinHandle<()>,
+    refresher: tokio::task::JoinHandle<()>,
+}
+
 /// Prices, policies, counters, ledger and metrics.
 pub struct Meter {
     pub catalog: PriceCatalog,
@@ -119,11 +129,7 @@ impl Meter {
     /// Keeps policies fresh and the ledger moving until the process ends. The token
     /// encoders are not loaded here: they take ~100 MB and are needed only when an
     /// upstream reports no usage, so the first such request loads them.
-    pub fn spawn_background(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
-        self.spawn_tasks()
-    }
-
-    fn spawn_tasks(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+    pub fn spawn_background(self: &Arc<Self>) -> Background {
         let writer = self.ledger.spawn_writer(self.store.clone());
         let meter = self.clone();
         let refresher = tokio::spawn(async move {
@@ -142,7 +148,24 @@ impl Meter {
                 }
             }
         });
-        vec![writer, refresher]
+        Background { writer, refresher }
+    }
+
+    /// Ends the background tasks, then stores every acknowledged usage record
+    /// (graceful shutdown). The ledger writer finishes the flush it is in first, so
+    /// nothing is stored twice; a store hanging for longer than [`WRITER_STOP_WAIT`]
+    /// gets it aborted, and the records it held are stored by the drain.
+    pub async fn stop(&self, background: Background) {
+        background.refresher.abort();
+        self.ledger.stop_writer();
+        let mut writer = background.writer;
+        if tokio::time::timeout(WRITER_STOP_WAIT, &mut writer)
+            .await
+            .is_err()
+        {
+            writer.abort();
+        }
+        self.drain().await;
     }
 
     /// Stores every acknowledged usage record (graceful shutdown).
