@@ -65,6 +65,14 @@ fn string_stop(bytes: &[u8]) -> Option<usize> {
     first_stop(word).map(|i| at + i)
 }
 
+/// Whether `text` holds a character a JSON string must escape (a quote, a backslash
+/// or a control character), found eight bytes at a time. Writers that copy ids and
+/// names into JSON by hand check with this and leave the rare string that has one to
+/// `serde_json`.
+pub fn needs_json_escape(text: &str) -> bool {
+    string_stop(text.as_bytes()).is_some()
+}
+
 /// The index of the first [`is_stop`] byte of `word`, if any.
 fn first_stop(word: [u8; 8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;

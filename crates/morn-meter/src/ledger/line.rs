@@ -89,7 +89,7 @@ impl Writer<'_> {
 /// `value` as a JSON string. Ids, model names and classes almost never hold a quote,
 /// a backslash or a control character; one that does is escaped by `serde_json`.
 fn string(out: &mut Vec<u8>, value: &str) {
-    if value.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if morn_protocol::needs_json_escape(value) {
         // Writing into a Vec cannot fail, and a `str` always serializes.
         let _ = serde_json::to_writer(&mut *out, value);
         return;
