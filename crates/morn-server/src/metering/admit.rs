@@ -577,6 +577,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rate_headers_carry_both_windows_as_openai_writes_them() {
+        let headers = RateHeaders {
+            requests: Some((600, 599, 250)),
+            tokens: Some((90_000, -3, 63_000)),
+        };
+        let pairs: Vec<(String, String)> = headers
+            .pairs()
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("?").to_owned()))
+            .collect();
+        let want = [
+            ("x-ratelimit-limit-requests", "600"),
+            ("x-ratelimit-remaining-requests", "599"),
+            ("x-ratelimit-reset-requests", "250ms"),
+            ("x-ratelimit-limit-tokens", "90000"),
+            ("x-ratelimit-remaining-tokens", "0"),
+            ("x-ratelimit-reset-tokens", "1m3s"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(pairs, want);
+        let tokens_only = RateHeaders {
+            requests: None,
+            tokens: Some((5, 5, 1_000)),
+        };
+        let names: Vec<String> = tokens_only
+            .pairs()
+            .into_iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "x-ratelimit-limit-tokens",
+                "x-ratelimit-remaining-tokens",
+                "x-ratelimit-reset-tokens"
+            ]
+        );
+    }
+
+    #[test]
     fn counter_keys_read_as_formatted() {
         assert_eq!(
             &*counter_key("rl:", "abc", ":r:", Some(1_700_000_040_000)),

@@ -64,5 +64,10 @@ mod tests {
         assert_eq!(reset_text(250), "250ms");
         assert_eq!(reset_text(16_200), "17s");
         assert_eq!(reset_text(63_000), "1m3s");
+        assert_eq!(reset_text(-5), "0ms");
+        assert_eq!(reset_text(999), "999ms");
+        assert_eq!(reset_text(1_000), "1s");
+        assert_eq!(reset_text(59_999), "1m0s");
+        assert_eq!(reset_text(3_600_000), "60m0s");
     }
 }
