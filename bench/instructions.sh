@@ -9,7 +9,9 @@
 # Usage: bench/instructions.sh [master|key|governed ...]   (default: master key)
 #   master: the master key; key: the bootstrap API key, no policies; governed: that key
 #   under a rate limit and a budget too high to refuse (as morn+governed in bench/run.py).
-# Knobs: CARGO_TARGET_DIR (where the binaries are), INSTR_FEW / INSTR_MANY (requests in
+# Knobs: INSTR_MODE=stream (streamed chat, 20 chunks with usage, as bench/run.py's
+# stream cells; default: non-streamed chat), CARGO_TARGET_DIR (where the binaries are),
+# INSTR_FEW / INSTR_MANY (requests in
 # the two runs whose difference is reported; default 500 / 2500), INSTR_KEEP (a directory
 # to keep each run's callgrind profile in, as <who>-<requests>.callgrind, for callgrind_annotate).
 set -euo pipefail
@@ -30,12 +32,19 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 mock_port="$(free_port)"
 "$mock" --listen "127.0.0.1:$mock_port" >/dev/null 2>&1 &
-python3 - "$work/chat.json" <<'EOF'
+python3 - "$work/chat.json" "${INSTR_MODE:-chat}" <<'EOF'
 import json, sys
-text = '#mock{"words":20,"ttfb_ms":0} Write one sentence about load testing a gateway.'
+stream = sys.argv[2] == "stream"
+mock = '{"words":20,"chunks":20,"chunk_gap_ms":0,"ttfb_ms":0}' if stream else '{"words":20,"ttfb_ms":0}'
+text = '#mock' + mock + ' Write one sentence about load testing a gateway.'
 body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], "max_tokens": 64}
+if stream:
+    body["stream"] = True
+    body["stream_options"] = {"include_usage": True}
 open(sys.argv[1], "w").write(json.dumps(body, separators=(",", ":")))
 EOF
+expect='"choices"'
+[[ "${INSTR_MODE:-chat}" == stream ]] && expect='data: [DONE]'
 
 # Puts a rate limit and a budget, both too high to refuse, on key `$3` of workspace `$2`,
 # then checks a request is admitted under them.
@@ -104,7 +113,7 @@ EOF
         govern "$port" "$workspace" "$bearer" || { echo "instructions.sh: could not set the policies" >&2; exit 1; }
     fi
     "$loadgen" --url "http://127.0.0.1:$port/v1/chat/completions" --body-file "$work/chat.json" \
-        -H "authorization: Bearer $bearer" -c 4 --requests "$requests" --expect '"choices"' >"$work/lg.json"
+        -H "authorization: Bearer $bearer" -c 4 --requests "$requests" --expect "$expect" >"$work/lg.json"
     python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(1 if d['errors'] else 0)" "$work/lg.json" \
         || { echo "instructions.sh: requests failed: $(cat "$work/lg.json")" >&2; exit 1; }
     kill -TERM "$pid"
@@ -119,5 +128,5 @@ EOF
 for who in "${@:-master}"; do
     a="$(count "$who" "$few")"
     b="$(count "$who" "$many")"
-    echo "$who: $(( (b - a) / (many - few) )) instructions per chat request (callgrind, ($many - $few) requests)"
+    echo "$who: $(( (b - a) / (many - few) )) instructions per ${INSTR_MODE:-chat} request (callgrind, ($many - $few) requests)"
 done

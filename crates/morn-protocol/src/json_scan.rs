@@ -131,6 +131,11 @@ impl<'a> Cursor<'a> {
         None
     }
 
+    /// The byte offset of the next byte to read.
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
     /// Only whitespace is left.
     pub fn at_end(&mut self) -> bool {
         self.peek().is_none()

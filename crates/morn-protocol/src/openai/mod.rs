@@ -24,6 +24,7 @@ mod relay;
 mod render;
 mod response_decode;
 mod stream_decode;
+mod stream_scan;
 mod stream_encode;
 mod upstream;
 mod usage;

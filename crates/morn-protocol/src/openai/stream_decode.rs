@@ -27,6 +27,7 @@ use super::error::{UpstreamError, stream_error};
 use super::inbound_wire::ArgumentsText;
 use super::parse_finish_reason;
 use super::response_decode::synthetic_call_id;
+use super::stream_scan::scan_chunk;
 use super::usage::WireUsageIn;
 use crate::{ApiError, FinishReason, SseEvent, StreamDecoder, StreamEvent, Usage};
 
@@ -53,50 +54,51 @@ struct CallState {
 }
 
 /// `id` and `model` are borrowed: every chunk repeats them and only the first is used.
-#[derive(Deserialize)]
-struct ChunkIn<'a> {
+/// The usual chunks are read by `stream_scan.rs` into this same struct.
+#[derive(Deserialize, Default)]
+pub(super) struct ChunkIn<'a> {
     #[serde(default, borrow)]
-    id: Option<Cow<'a, str>>,
+    pub id: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
-    model: Option<Cow<'a, str>>,
+    pub model: Option<Cow<'a, str>>,
     #[serde(default)]
-    choices: Option<Vec<ChoiceIn>>,
+    pub choices: Option<Vec<ChoiceIn>>,
     #[serde(default)]
-    usage: Option<WireUsageIn>,
+    pub usage: Option<WireUsageIn>,
     #[serde(default)]
-    error: Option<UpstreamError>,
+    pub error: Option<UpstreamError>,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ChoiceIn {
+    #[serde(default)]
+    pub index: Option<u32>,
+    #[serde(default)]
+    pub delta: Option<DeltaIn>,
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+    #[serde(default)]
+    pub stop_reason: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct DeltaIn {
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub reasoning_content: Option<String>,
+    #[serde(default)]
+    pub reasoning: Option<String>,
+    #[serde(default)]
+    pub refusal: Option<String>,
+    #[serde(default)]
+    pub tool_calls: Option<Vec<ToolDeltaIn>>,
+    #[serde(default)]
+    pub function_call: Option<FunctionDeltaIn>,
 }
 
 #[derive(Deserialize)]
-struct ChoiceIn {
-    #[serde(default)]
-    index: Option<u32>,
-    #[serde(default)]
-    delta: Option<DeltaIn>,
-    #[serde(default)]
-    finish_reason: Option<String>,
-    #[serde(default)]
-    stop_reason: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct DeltaIn {
-    #[serde(default)]
-    content: Option<String>,
-    #[serde(default)]
-    reasoning_content: Option<String>,
-    #[serde(default)]
-    reasoning: Option<String>,
-    #[serde(default)]
-    refusal: Option<String>,
-    #[serde(default)]
-    tool_calls: Option<Vec<ToolDeltaIn>>,
-    #[serde(default)]
-    function_call: Option<FunctionDeltaIn>,
-}
-
-#[derive(Deserialize)]
-struct ToolDeltaIn {
+pub(super) struct ToolDeltaIn {
     #[serde(default)]
     index: Option<u32>,
     #[serde(default)]
@@ -106,7 +108,7 @@ struct ToolDeltaIn {
 }
 
 #[derive(Deserialize)]
-struct FunctionDeltaIn {
+pub(super) struct FunctionDeltaIn {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -276,7 +278,10 @@ impl StreamDecoder for ChatStreamDecoder {
         if data.is_empty() {
             return Ok(());
         }
-        let chunk: ChunkIn = serde_json::from_str(data).map_err(ApiError::bad_upstream)?;
+        let chunk = match scan_chunk(data) {
+            Some(chunk) => chunk,
+            None => serde_json::from_str(data).map_err(ApiError::bad_upstream)?,
+        };
         if let Some(err) = chunk.error {
             out.push(StreamEvent::Error(stream_error(err)));
             return Ok(());
