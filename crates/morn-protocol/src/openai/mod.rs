@@ -24,8 +24,8 @@ mod relay;
 mod render;
 mod response_decode;
 mod stream_decode;
-mod stream_scan;
 mod stream_encode;
+mod stream_scan;
 mod upstream;
 mod usage;
 
