@@ -65,12 +65,20 @@ fn string_stop(bytes: &[u8]) -> Option<usize> {
     first_stop(word).map(|i| at + i)
 }
 
-/// Whether `text` holds a character a JSON string must escape (a quote, a backslash
-/// or a control character), found eight bytes at a time. Writers that copy ids and
-/// names into JSON by hand check with this and leave the rare string that has one to
-/// `serde_json`.
-pub fn needs_json_escape(text: &str) -> bool {
-    string_stop(text.as_bytes()).is_some()
+/// Appends `text` as a JSON string: copied between quotes when it holds no character
+/// JSON must escape (a quote, a backslash or a control character, looked for eight
+/// bytes at a time), else escaped by `serde_json`. Ids, model names and most generated
+/// text need no escape; writers that build JSON by hand (the ledger line, stream
+/// chunks) use this for their strings.
+pub fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    if string_stop(text.as_bytes()).is_some() {
+        // Writing into a Vec cannot fail, and a `str` always serializes.
+        let _ = serde_json::to_writer(&mut *out, text);
+        return;
+    }
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
 }
 
 /// The index of the first [`is_stop`] byte of `word`, if any.

@@ -22,5 +22,5 @@ pub use canonical::*;
 pub use codec::{ModelInfo, StreamDecoder, StreamEncoder};
 pub use embeddings::{EmbeddingInput, EmbeddingRequest, EmbeddingResponse, EncodingFormat};
 pub use error::{ApiError, ErrorKind};
-pub use json_scan::needs_json_escape;
+pub use json_scan::write_json_string;
 pub use sse::{SseEvent, SseParser};

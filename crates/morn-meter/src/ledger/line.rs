@@ -75,7 +75,7 @@ impl Writer<'_> {
 
     fn text(&mut self, name: &str, value: &str) {
         self.name(name);
-        string(self.out, value);
+        morn_protocol::write_json_string(self.out, value);
     }
 
     fn opt_text(&mut self, name: &str, value: Option<&str>) {
@@ -84,19 +84,6 @@ impl Writer<'_> {
             None => self.raw(name, b"null"),
         }
     }
-}
-
-/// `value` as a JSON string. Ids, model names and classes almost never hold a quote,
-/// a backslash or a control character; one that does is escaped by `serde_json`.
-fn string(out: &mut Vec<u8>, value: &str) {
-    if morn_protocol::needs_json_escape(value) {
-        // Writing into a Vec cannot fail, and a `str` always serializes.
-        let _ = serde_json::to_writer(&mut *out, value);
-        return;
-    }
-    out.push(b'"');
-    out.extend_from_slice(value.as_bytes());
-    out.push(b'"');
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use serde::{Serialize, Serializer};
 use super::usage::WireUsageOut;
 use super::{finish_reason_str, render_error, write_json};
 use crate::sse::write_data;
-use crate::{StreamEncoder, StreamEvent, Usage};
+use crate::{StreamEncoder, StreamEvent, Usage, write_json_string};
 
 /// Canonical events → OpenAI chunks. One per client stream.
 #[derive(Debug)]
@@ -77,17 +77,17 @@ impl ChatStreamEncoder {
     /// [`Self::write`] gives; a test holds the two together.
     fn write_text(&self, out: &mut Vec<u8>, choice: u32, member: &str, text: &str) {
         out.extend_from_slice(b"data: {\"id\":");
-        json_str(out, &self.id);
+        write_json_string(out, &self.id);
         out.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
         out.extend_from_slice(itoa::Buffer::new().format(self.created).as_bytes());
         out.extend_from_slice(b",\"model\":");
-        json_str(out, &self.model);
+        write_json_string(out, &self.model);
         out.extend_from_slice(b",\"choices\":[{\"index\":");
         out.extend_from_slice(itoa::Buffer::new().format(choice).as_bytes());
         out.extend_from_slice(b",\"delta\":{\"");
         out.extend_from_slice(member.as_bytes());
         out.extend_from_slice(b"\":");
-        json_str(out, text);
+        write_json_string(out, text);
         out.extend_from_slice(b"},\"logprobs\":null,\"finish_reason\":null}]");
         if self.include_usage {
             out.extend_from_slice(b",\"usage\":null");
@@ -290,18 +290,6 @@ struct FunctionDelta<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
     arguments: &'a str,
-}
-
-/// `text` as a JSON string: copied between quotes when it needs no escape (ids,
-/// model names and most text), else escaped by `serde_json`.
-fn json_str(out: &mut Vec<u8>, text: &str) {
-    if crate::needs_json_escape(text) {
-        write_json(out, &text);
-        return;
-    }
-    out.push(b'"');
-    out.extend_from_slice(text.as_bytes());
-    out.push(b'"');
 }
 
 #[cfg(test)]
