@@ -47,6 +47,7 @@ fn is_stop(b: &u8) -> bool {
 /// zero byte" test), applied to `x ^ '"'`, `x ^ '\\'` and `x` against `0x20`. The
 /// borrow can also flag bytes above a real hit, never below one, so the lowest flag
 /// is the answer.
+#[inline]
 fn string_stop(bytes: &[u8]) -> Option<usize> {
     let mut chunks = bytes.chunks_exact(8);
     let mut at = 0;
@@ -163,6 +164,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string.
+    #[inline]
     pub fn string(&mut self) -> Option<Str<'a>> {
         self.take(b'"')?;
         let start = self.at;
