@@ -141,6 +141,12 @@ impl Query {
         self
     }
 
+    /// Appends `other`, its SQL and its values.
+    pub fn append(mut self, other: Query) -> Self {
+        self.parts.extend(other.parts);
+        self
+    }
+
     /// Appends ` AND <sql> <value>` when `value` is set (for optional filters).
     pub fn and_if(self, sql: &'static str, value: Option<impl Into<Arg>>) -> Self {
         match value {
@@ -325,13 +331,18 @@ pub trait Backend: Send + Sync + 'static {
         query: Query,
     ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
 
-    /// Runs `statements` in one transaction and returns the rows they affected in all.
-    /// One commit for many statements: the usage ledger's batches would otherwise pay
-    /// a commit (WAL frames, or a PostgreSQL fsync) per statement.
-    fn execute_rows<R: BindRow>(
+    /// Runs `statements` in one transaction; if they affected exactly `expect` rows in
+    /// all, runs `then` and commits, and returns true. Otherwise rolls back, having
+    /// stored nothing, and returns false. One commit for many statements: the usage
+    /// ledger's batches would otherwise pay a commit (WAL frames, or a PostgreSQL fsync)
+    /// per statement; `then` adds the batch to the hourly sums only if every row in it
+    /// was new.
+    fn execute_rows<R: BindRow, S: BindRow>(
         &self,
         statements: Vec<Rows<'_, R>>,
-    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+        expect: u64,
+        then: Vec<Rows<'_, S>>,
+    ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
 
     /// Runs `steps` in one transaction: all of them or none.
     fn transaction(

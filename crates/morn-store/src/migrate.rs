@@ -34,6 +34,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "client_request_id",
         sql: include_str!("../migrations/sqlite/0004_client_request_id.sql"),
     },
+    Migration {
+        version: 5,
+        name: "usage_hourly",
+        sql: include_str!("../migrations/sqlite/0005_usage_hourly.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order, numbered like their SQLite twins.
@@ -57,5 +62,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "client_request_id",
         sql: include_str!("../migrations/postgres/0004_client_request_id.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "usage_hourly",
+        sql: include_str!("../migrations/postgres/0005_usage_hourly.sql"),
     },
 ];

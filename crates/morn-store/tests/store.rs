@@ -48,4 +48,15 @@ suite::store_suite! {
     usage::usage_report_by_dimension,
     usage::usage_report_by_time_bucket,
     usage::usage_large_batch,
+    usage::usage_ranges_off_the_hour_match_the_records,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_upgrade_sums_stored_records() -> anyhow::Result<()> {
+    suite::upgrade::sqlite_upgrade_sums_stored_records().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_upgrade_sums_stored_records() -> anyhow::Result<()> {
+    suite::upgrade::postgres_upgrade_sums_stored_records().await
 }

@@ -16,6 +16,7 @@ mod orgs;
 mod policy;
 mod sessions;
 mod usage;
+mod usage_hourly;
 mod users;
 mod vault;
 

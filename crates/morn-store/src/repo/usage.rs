@@ -6,18 +6,23 @@
 //! ledger writer may replay a batch (after a crash or a failed commit) without double
 //! counting. They are the hot write (every request makes a row), so their text
 //! is built once per row count and backend, and their values are bound straight into
-//! the driver's arguments (see `backend.rs`).
+//! the driver's arguments (see `backend.rs`). The same transaction adds the batch to
+//! the per-hour sums (`usage_hourly.rs`).
 //!
-//! Reports aggregate in SQL; only the calendar month, whose length varies, is folded
-//! from days in Rust. Groups are ordered in Rust, because SQLite and PostgreSQL
-//! disagree on where NULLs sort and on string collation.
+//! Reports aggregate in SQL, over the hourly sums for whole hours and over the records
+//! for partial hours at either end of the range; only the calendar month, whose length
+//! varies, is folded from days in Rust. Groups are merged and ordered in Rust, because
+//! SQLite and PostgreSQL disagree on where NULLs sort and on string collation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
 
 use async_trait::async_trait;
 
 use super::map_row;
+use super::usage_hourly::{
+    HOURLY_AGGREGATES, HOURLY_COLS, HOURLY_CONFLICT, HourlyRow, hourly_rows, split,
+};
 use crate::StoreError;
 use crate::backend::{Backend, Bind, BindRow, Placeholder, Query, RowRead, Rows, values_sql};
 use crate::metering::{
@@ -64,21 +69,141 @@ const AGGREGATES: &str = "COUNT(*) AS requests, COUNT(error_class) AS errors, \
 
 const DAY_MS: i64 = 86_400_000;
 
-/// Bucket starts as SQL. Months are grouped by day here and folded in Rust.
-fn bucket_sql(bucket: TimeBucket) -> &'static str {
-    match bucket {
-        TimeBucket::Hour => "created_at - created_at % 3600000",
-        TimeBucket::Day | TimeBucket::Month => "created_at - created_at % 86400000",
+/// A table a report reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// `usage_records`, one row per request: the partial hours of a range.
+    Records,
+    /// `usage_hourly`: the whole hours.
+    Hourly,
+}
+
+impl Source {
+    /// The sums, named alike for both tables.
+    fn aggregates(self) -> &'static str {
+        match self {
+            Source::Records => AGGREGATES,
+            Source::Hourly => HOURLY_AGGREGATES,
+        }
+    }
+
+    /// The table and the lower end of the time range (a placeholder follows).
+    fn table_since(self) -> &'static str {
+        match self {
+            Source::Records => " FROM usage_records WHERE created_at >= ",
+            Source::Hourly => " FROM usage_hourly WHERE hour_start >= ",
+        }
+    }
+
+    /// The upper end of the time range (a placeholder follows).
+    fn until(self) -> &'static str {
+        match self {
+            Source::Records => " AND created_at < ",
+            Source::Hourly => " AND hour_start < ",
+        }
+    }
+
+    /// Bucket starts as SQL. Months are grouped by day here and folded in Rust.
+    fn bucket(self, bucket: TimeBucket) -> &'static str {
+        match (self, bucket) {
+            (Source::Records, TimeBucket::Hour) => "created_at - created_at % 3600000",
+            (Source::Records, TimeBucket::Day | TimeBucket::Month) => {
+                "created_at - created_at % 86400000"
+            }
+            (Source::Hourly, TimeBucket::Hour) => "hour_start",
+            (Source::Hourly, TimeBucket::Day | TimeBucket::Month) => {
+                "hour_start - hour_start % 86400000"
+            }
+        }
+    }
+
+    /// A grouping column as selected: hourly rows keep an absent id as `''`, reports
+    /// show it as NULL.
+    fn dimension(self, dimension: UsageDimension) -> &'static str {
+        match (self, dimension) {
+            (_, UsageDimension::Model) => "model",
+            (Source::Records, other) => dimension_column(other),
+            (Source::Hourly, UsageDimension::Key) => "NULLIF(key_id, '') AS key_id",
+            (Source::Hourly, UsageDimension::User) => "NULLIF(user_id, '') AS user_id",
+            (Source::Hourly, UsageDimension::Workspace) => {
+                "NULLIF(workspace_id, '') AS workspace_id"
+            }
+        }
+    }
+
+    /// The part of `[since, until)` this table holds, with `filter`'s other fields,
+    /// summed per `bucket` and `dims`.
+    fn part(
+        self,
+        (since, until): (i64, i64),
+        filter: &UsageFilter,
+        bucket: Option<TimeBucket>,
+        dims: &[UsageDimension],
+    ) -> Query {
+        let mut query = Query::new("SELECT ");
+        if let Some(bucket) = bucket {
+            query = query.sql(self.bucket(bucket)).sql(" AS bucket_start, ");
+        }
+        for dimension in dims {
+            query = query.sql(self.dimension(*dimension)).sql(", ");
+        }
+        query = query
+            .sql(self.aggregates())
+            .sql(self.table_since())
+            .bind(since)
+            .sql(self.until())
+            .bind(until)
+            .and_if("org_id = ", filter.org_id.as_deref())
+            .and_if("workspace_id = ", filter.workspace_id.as_deref())
+            .and_if("user_id = ", filter.user_id.as_deref())
+            .and_if("key_id = ", filter.key_id.as_deref())
+            .and_if("model = ", filter.model.as_deref());
+        let groups = bucket
+            .map(|bucket| self.bucket(bucket))
+            .into_iter()
+            .chain(dims.iter().map(|d| dimension_column(*d)));
+        for (i, expr) in groups.enumerate() {
+            query = query
+                .sql(if i == 0 { " GROUP BY " } else { ", " })
+                .sql(expr);
+        }
+        query
     }
 }
 
-fn dimension_sql(dimension: UsageDimension) -> &'static str {
+/// A grouping dimension's column, as named in both tables and in report rows.
+fn dimension_column(dimension: UsageDimension) -> &'static str {
     match dimension {
         UsageDimension::Model => "model",
         UsageDimension::Key => "key_id",
         UsageDimension::User => "user_id",
         UsageDimension::Workspace => "workspace_id",
     }
+}
+
+/// The query summing `filter`'s range per `bucket` and `dims`: one part per table and
+/// time range (see [`split`]), joined by `UNION ALL`. A group may come back once per
+/// part; the caller adds them up. `None` when the range is empty.
+fn report_query(
+    filter: &UsageFilter,
+    bucket: Option<TimeBucket>,
+    dims: &[UsageDimension],
+) -> Option<Query> {
+    let split = split(filter.since, filter.until);
+    let parts = split
+        .records
+        .into_iter()
+        .map(|range| (Source::Records, range))
+        .chain(split.hourly.map(|range| (Source::Hourly, range)));
+    let mut query: Option<Query> = None;
+    for (source, range) in parts {
+        let part = source.part(range, filter, bucket, dims);
+        query = Some(match query {
+            None => part,
+            Some(query) => query.sql(" UNION ALL ").append(part),
+        });
+    }
+    query
 }
 
 fn usage_row(row: &impl RowRead) -> Result<UsageRecord, sqlx::Error> {
@@ -140,17 +265,30 @@ impl BindRow for UsageRecord {
     }
 }
 
-/// The INSERT of `STATEMENT_ROWS[index]` rows in `B`'s placeholders, built on first
-/// use and kept for the life of the process.
-fn insert_sql<B: Backend>(index: usize) -> &'static str {
-    // One static for every `B` (a static in a generic function is not per type), so
-    // indexed by placeholder style.
-    static TEXTS: [[OnceLock<String>; STATEMENT_ROWS.len()]; 2] =
-        [const { [const { OnceLock::new() }; STATEMENT_ROWS.len()] }; 2];
+/// Statement texts per placeholder style and [`STATEMENT_ROWS`] index.
+type Texts = [[OnceLock<String>; STATEMENT_ROWS.len()]; 2];
+
+/// The text of `STATEMENT_ROWS[index]` rows of `R` in `B`'s placeholders: `head`,
+/// the `VALUES` lists, `tail`. Built on first use and kept for the life of the process
+/// in `texts`, which is one static for every `B` (a static in a generic function is
+/// not per type), so indexed by placeholder style.
+fn statement_text<B: Backend, R: BindRow>(
+    texts: &'static Texts,
+    index: usize,
+    head: &[&'static str],
+    tail: &'static str,
+) -> &'static str {
     let style = match B::PLACEHOLDER {
         Placeholder::Question => 0,
         Placeholder::Dollar => 1,
     };
+    texts[style][index]
+        .get_or_init(|| values_sql(B::PLACEHOLDER, head, R::VALUES, STATEMENT_ROWS[index], tail))
+}
+
+/// The INSERT of `STATEMENT_ROWS[index]` records.
+fn insert_sql<B: Backend>(index: usize) -> &'static str {
+    static TEXTS: Texts = [const { [const { OnceLock::new() }; STATEMENT_ROWS.len()] }; 2];
     // SQLite: `OR IGNORE` rather than `ON CONFLICT DO NOTHING`, which skips the same
     // rows here (a known request id; the typed record cannot break the other
     // constraints) but cannot abort half-way. A statement that may abort inside the
@@ -164,29 +302,18 @@ fn insert_sql<B: Backend>(index: usize) -> &'static str {
             " ON CONFLICT (request_id) DO NOTHING",
         ),
     };
-    TEXTS[style][index].get_or_init(|| {
-        values_sql(
-            B::PLACEHOLDER,
-            &[head, USAGE_COLS, ") VALUES "],
-            UsageRecord::VALUES,
-            STATEMENT_ROWS[index],
-            tail,
-        )
-    })
+    statement_text::<B, UsageRecord>(&TEXTS, index, &[head, USAGE_COLS, ") VALUES "], tail)
 }
 
-/// `WHERE` with the time range and every filter field that is set.
-fn filtered(query: Query, filter: &UsageFilter) -> Query {
-    query
-        .sql(" FROM usage_records WHERE created_at >= ")
-        .bind(filter.since)
-        .sql(" AND created_at < ")
-        .bind(filter.until)
-        .and_if("org_id = ", filter.org_id.as_deref())
-        .and_if("workspace_id = ", filter.workspace_id.as_deref())
-        .and_if("user_id = ", filter.user_id.as_deref())
-        .and_if("key_id = ", filter.key_id.as_deref())
-        .and_if("model = ", filter.model.as_deref())
+/// The upsert of `STATEMENT_ROWS[index]` hourly rows (the same text on both backends).
+fn hourly_sql<B: Backend>(index: usize) -> &'static str {
+    static TEXTS: Texts = [const { [const { OnceLock::new() }; STATEMENT_ROWS.len()] }; 2];
+    statement_text::<B, HourlyRow<'_>>(
+        &TEXTS,
+        index,
+        &["INSERT INTO usage_hourly (", HOURLY_COLS, ") VALUES "],
+        HOURLY_CONFLICT,
+    )
 }
 
 /// The sums of a report row; grouping fields are left `None`.
@@ -264,22 +391,56 @@ fn month_start(at_ms: i64) -> i64 {
 /// was parsed afresh.
 const STATEMENT_ROWS: [usize; 3] = [64, 8, 1];
 
-/// Inserts `records` in statements of [`STATEMENT_ROWS`] rows, all in one transaction
-/// (one commit per batch, not per statement); the sum of their affected-row counts is
-/// exactly the number of new rows. A failure stores nothing, and the retry inserts the
-/// whole batch again.
-async fn insert_all<B: Backend>(store: &B, records: &[UsageRecord]) -> Result<u64, StoreError> {
+/// `rows` cut into statements of [`STATEMENT_ROWS`] rows, largest first.
+fn statements<R>(rows: &[R], sql: fn(usize) -> &'static str) -> Vec<Rows<'_, R>> {
     let mut statements = Vec::new();
-    let mut rest = records;
-    for (index, rows) in STATEMENT_ROWS.into_iter().enumerate() {
-        let sql = insert_sql::<B>(index);
-        while rest.len() >= rows {
-            let (chunk, tail) = rest.split_at(rows);
-            statements.push(Rows { sql, rows: chunk });
+    let mut rest = rows;
+    for (index, size) in STATEMENT_ROWS.into_iter().enumerate() {
+        while rest.len() >= size {
+            let (chunk, tail) = rest.split_at(size);
+            statements.push(Rows {
+                sql: sql(index),
+                rows: chunk,
+            });
             rest = tail;
         }
     }
-    Ok(store.execute_rows(statements).await?)
+    statements
+}
+
+/// Inserts `records` and adds them to the hourly sums, all in one transaction (one
+/// commit per batch, not per statement), if every one of them is new. Returns false,
+/// having stored nothing, if any was skipped (a request id already stored, or twice
+/// in the batch): the sums must count only the rows actually inserted.
+async fn insert_new<B: Backend>(store: &B, records: &[UsageRecord]) -> Result<bool, StoreError> {
+    let hourly = hourly_rows(records);
+    Ok(store
+        .execute_rows(
+            statements(records, insert_sql::<B>),
+            records.len() as u64,
+            statements(&hourly, hourly_sql::<B>),
+        )
+        .await?)
+}
+
+/// Request ids at most per `IN` list when looking up which records are stored.
+const LOOKUP_IDS: usize = 500;
+
+/// The request ids of `records` already stored.
+async fn stored_ids<B: Backend>(
+    store: &B,
+    records: &[UsageRecord],
+) -> Result<HashSet<String>, StoreError> {
+    let mut stored = HashSet::new();
+    for chunk in records.chunks(LOOKUP_IDS) {
+        let query = Query::new("SELECT request_id FROM usage_records WHERE request_id IN (")
+            .binds(chunk.iter().map(|r| r.request_id.as_str().into()))
+            .sql(")");
+        for row in store.fetch_all(query).await? {
+            stored.insert(row.text("request_id")?);
+        }
+    }
+    Ok(stored)
 }
 
 #[async_trait]
@@ -288,7 +449,27 @@ impl<B: Backend> UsageStore for B {
         if records.is_empty() {
             return Ok(0);
         }
-        insert_all(self, records).await
+        // The usual batch: all new, one transaction.
+        if insert_new(self, records).await? {
+            return Ok(records.len() as u64);
+        }
+        // A replay (some rows stored before a crash) or an id twice in the batch: the
+        // attempt was rolled back; keep the first record of each id not stored yet.
+        let stored = stored_ids(self, records).await?;
+        let mut seen = HashSet::new();
+        let fresh: Vec<UsageRecord> = records
+            .iter()
+            .filter(|r| !stored.contains(&r.request_id) && seen.insert(r.request_id.as_str()))
+            .cloned()
+            .collect();
+        if fresh.is_empty() || insert_new(self, &fresh).await? {
+            return Ok(fresh.len() as u64);
+        }
+        // Another writer stored some of them in between (request ids are unique per
+        // process, so this does not happen); the ledger retries the batch.
+        Err(StoreError::Conflict {
+            what: "usage record",
+        })
     }
 
     async fn get_usage(&self, request_id: &str) -> Result<Option<UsageRecord>, StoreError> {
@@ -300,10 +481,16 @@ impl<B: Backend> UsageStore for B {
     }
 
     async fn usage_total(&self, filter: &UsageFilter) -> Result<UsageAggregate, StoreError> {
-        let query = filtered(Query::new("SELECT ").sql(AGGREGATES), filter);
-        // An aggregate without GROUP BY always yields one row; zeros when nothing
-        // matched, thanks to the COALESCEs.
-        Ok(map_row(self.fetch_optional(query).await?, aggregate_row)?.unwrap_or_default())
+        let mut total = UsageAggregate::default();
+        let Some(query) = report_query(filter, None, &[]) else {
+            return Ok(total);
+        };
+        // One row per part (an aggregate without GROUP BY always yields one; zeros
+        // when nothing matched, thanks to the COALESCEs).
+        for row in &self.fetch_all(query).await? {
+            add_sums(&mut total, &aggregate_row(row)?);
+        }
+        Ok(total)
     }
 
     async fn usage_report(
@@ -317,25 +504,9 @@ impl<B: Backend> UsageStore for B {
                 dims.push(*dimension);
             }
         }
-        let groups: Vec<&'static str> = grouping
-            .bucket
-            .map(bucket_sql)
-            .into_iter()
-            .chain(dims.iter().map(|d| dimension_sql(*d)))
-            .collect();
-        let mut query = Query::new("SELECT ");
-        if let Some(bucket) = grouping.bucket {
-            query = query.sql(bucket_sql(bucket)).sql(" AS bucket_start, ");
-        }
-        for dimension in &dims {
-            query = query.sql(dimension_sql(*dimension)).sql(", ");
-        }
-        query = filtered(query.sql(AGGREGATES), filter);
-        for (i, expr) in groups.iter().enumerate() {
-            query = query
-                .sql(if i == 0 { " GROUP BY " } else { ", " })
-                .sql(expr);
-        }
+        let Some(query) = report_query(filter, grouping.bucket, &dims) else {
+            return Ok(Vec::new());
+        };
         let rows = self.fetch_all(query).await?;
 
         let mut report: BTreeMap<GroupKey, UsageAggregate> = BTreeMap::new();
@@ -351,7 +522,7 @@ impl<B: Backend> UsageStore for B {
                 Some(TimeBucket::Hour | TimeBucket::Day) => Some(row.int("bucket_start")?),
             };
             for dimension in &dims {
-                let value = row.opt_text(dimension_sql(*dimension))?;
+                let value = row.opt_text(dimension_column(*dimension))?;
                 match dimension {
                     UsageDimension::Model => agg.model = value,
                     UsageDimension::Key => agg.key_id = value,

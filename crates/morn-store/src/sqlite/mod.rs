@@ -153,10 +153,12 @@ impl Backend for SqliteStore {
         Ok(builder.build().execute(&self.pool).await?.rows_affected())
     }
 
-    async fn execute_rows<R: BindRow>(
+    async fn execute_rows<R: BindRow, S: BindRow>(
         &self,
         statements: Vec<Rows<'_, R>>,
-    ) -> Result<u64, sqlx::Error> {
+        expect: u64,
+        then: Vec<Rows<'_, S>>,
+    ) -> Result<bool, sqlx::Error> {
         let mut tx = self.bulk.begin().await?;
         let mut affected = 0;
         for statement in statements {
@@ -166,8 +168,18 @@ impl Backend for SqliteStore {
                 .await?
                 .rows_affected();
         }
+        if affected != expect {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        for statement in then {
+            let args = Binds::<Sqlite>::of(statement.rows).map_err(sqlx::Error::Encode)?;
+            sqlx::query_with(statement.sql, args)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(affected)
+        Ok(true)
     }
 
     async fn fetch_optional(&self, query: Query) -> Result<Option<SqliteRow>, sqlx::Error> {

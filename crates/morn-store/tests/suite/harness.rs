@@ -29,7 +29,20 @@ where
 
 pub async fn on_postgres<F, Fut>(case: F) -> anyhow::Result<()>
 where
-    F: FnOnce(Shared) -> Fut,
+    F: FnOnce(Shared) -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    on_fresh_postgres(|url| async move {
+        let store: Shared = Arc::new(PgStore::connect(&url, 8).await?);
+        finish(run(store, case).await)
+    })
+    .await
+}
+
+/// Runs `case` with the URL of a new, empty PostgreSQL database, then drops it.
+pub async fn on_fresh_postgres<F, Fut>(case: F) -> anyhow::Result<()>
+where
+    F: FnOnce(String) -> Fut,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
     let admin_url =
@@ -42,9 +55,14 @@ where
     sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await?;
-    let outcome = match PgStore::connect(&with_database(&admin_url, &name)?, 8).await {
-        Ok(store) => run(Arc::new(store), case).await,
-        Err(error) => Ok(Err(error.into())),
+    // On its own task, so that a failed assertion still lets us drop the database.
+    let outcome = match with_database(&admin_url, &name) {
+        Ok(url) => match tokio::spawn(case(url)).await {
+            Ok(result) => Ok(result),
+            Err(error) if error.is_panic() => Err(error.into_panic()),
+            Err(error) => Ok(Err(error.into())),
+        },
+        Err(error) => Ok(Err(error)),
     };
     // Best effort: a leftover database is harmless and named for cleanup by hand.
     let dropped = sqlx::query(AssertSqlSafe(format!(

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod members;
 pub mod sessions;
 pub mod tenancy;
+pub mod upgrade;
 pub mod users;
 pub mod vault;
 

@@ -15,7 +15,7 @@ use super::{
 
 pub async fn backend_basics(store: Shared) -> anyhow::Result<()> {
     store.ping().await?;
-    assert_eq!(store.schema_version().await?, 4);
+    assert_eq!(store.schema_version().await?, 5);
     assert!(["sqlite", "postgres"].contains(&store.backend_name()));
     Ok(())
 }

@@ -429,3 +429,138 @@ pub async fn usage_large_batch(store: Shared) -> anyhow::Result<()> {
     assert_eq!(last, records[4_999]);
     Ok(())
 }
+
+/// The sums a report row carries, for comparing with a count over the records.
+fn sums(agg: &morn_store::UsageAggregate) -> [i64; 8] {
+    [
+        agg.requests,
+        agg.errors,
+        agg.input_tokens,
+        agg.output_tokens,
+        agg.cache_read_tokens,
+        agg.cache_write_tokens,
+        agg.reasoning_tokens,
+        agg.cost_micros,
+    ]
+}
+
+fn add(into: &mut [i64; 8], r: &UsageRecord) {
+    let one = [
+        1,
+        i64::from(r.error_class.is_some()),
+        r.input_tokens,
+        r.output_tokens,
+        r.cache_read_tokens,
+        r.cache_write_tokens,
+        r.reasoning_tokens,
+        r.cost_micros,
+    ];
+    for (sum, value) in into.iter_mut().zip(one) {
+        *sum += value;
+    }
+}
+
+/// Reports read whole hours from the hourly sums and partial hours from the records:
+/// for ranges starting and ending anywhere, totals and per-hour, per-key groups equal
+/// a count over the records, also after replayed and overlapping batches.
+pub async fn usage_ranges_off_the_hour_match_the_records(store: Shared) -> anyhow::Result<()> {
+    let t0 = date(2025, 7, 1);
+    let keys = [Some("k1"), Some("k2"), None];
+    let models = ["gpt-4o", "claude"];
+    // Spread over six hours at odd milliseconds (a fixed linear congruential sequence).
+    let mut seed: i64 = 7;
+    let mut records = Vec::new();
+    for n in 1..=300 {
+        seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+        let at = t0 + seed % (6 * HOUR);
+        let mut r = record(n, at, keys[(n % 3) as usize], models[(n % 2) as usize]);
+        if n % 7 == 0 {
+            r.error_class = Some("upstream_error".into());
+        }
+        if n % 5 == 0 {
+            r.user_id = Some("user-2".into());
+        }
+        records.push(r);
+    }
+    // Batches as the ledger writes them, then a replay overlapping two of them with
+    // new records, and an id twice in one batch.
+    assert_eq!(store.insert_usage(&records[..100]).await?, 100);
+    assert_eq!(store.insert_usage(&records[100..250]).await?, 150);
+    assert_eq!(store.insert_usage(&records[50..]).await?, 50);
+    assert_eq!(store.insert_usage(&records[..300]).await?, 0);
+    let twin = record(9, t0 + 30 * 60_000 + 1, Some("k1"), "gpt-4o");
+    assert_eq!(store.insert_usage(&[twin.clone(), twin.clone()]).await?, 1);
+    records.push(twin);
+
+    let ranges = [
+        (t0, t0 + 6 * HOUR),
+        (t0 + 1, t0 + 6 * HOUR - 1),
+        (t0 + 17 * 60_000, t0 + 3 * HOUR + 5),
+        (t0 + HOUR + 1, t0 + 2 * HOUR - 1),
+        (t0 + HOUR + 1, t0 + 3 * HOUR - 1),
+        (t0 + 2 * HOUR, t0 + 2 * HOUR + 59 * 60_000),
+        (t0 - DAY, t0 + DAY),
+        (0, i64::MAX),
+    ];
+    for (since, until) in ranges {
+        let inside = || {
+            records
+                .iter()
+                .filter(move |r| r.created_at >= since && r.created_at < until)
+        };
+        let mut expected = [0; 8];
+        inside().for_each(|r| add(&mut expected, r));
+        let total = store.usage_total(&range(since, until)).await?;
+        assert_eq!(sums(&total), expected, "total over [{since}, {until})");
+
+        let k1 = UsageFilter {
+            key_id: Some("k1".into()),
+            model: Some("gpt-4o".into()),
+            ..range(since, until)
+        };
+        let mut expected = [0; 8];
+        inside()
+            .filter(|r| r.key_id.as_deref() == Some("k1") && r.model == "gpt-4o")
+            .for_each(|r| add(&mut expected, r));
+        assert_eq!(sums(&store.usage_total(&k1).await?), expected, "k1 gpt-4o");
+
+        let mut groups: std::collections::BTreeMap<
+            (i64, Option<String>, Option<String>),
+            [i64; 8],
+        > = std::collections::BTreeMap::new();
+        for r in inside() {
+            let hour = r.created_at - r.created_at % HOUR;
+            add(
+                groups
+                    .entry((hour, r.key_id.clone(), r.user_id.clone()))
+                    .or_default(),
+                r,
+            );
+        }
+        let report = store
+            .usage_report(
+                &range(since, until),
+                &grouping(
+                    Some(TimeBucket::Hour),
+                    &[UsageDimension::User, UsageDimension::Key],
+                ),
+            )
+            .await?;
+        let got: Vec<_> = report
+            .iter()
+            .map(|a| {
+                (
+                    (
+                        a.bucket_start.unwrap_or(-1),
+                        a.key_id.clone(),
+                        a.user_id.clone(),
+                    ),
+                    sums(a),
+                )
+            })
+            .collect();
+        let want: Vec<_> = groups.into_iter().collect();
+        assert_eq!(got, want, "per hour, key and user over [{since}, {until})");
+    }
+    Ok(())
+}
