@@ -200,6 +200,25 @@ async fn get_missing_is_zero(c: &dyn Counters) {
     c.adjust(&[]).await.unwrap();
 }
 
+/// Expired windows leave the in-process map: each window has a name of its own, so
+/// keeping them would grow the map every minute for as long as the process runs.
+#[tokio::test]
+async fn local_counters_drop_expired_windows() {
+    let c = morn_meter::counters::LocalCounters::with_sweep_every(Duration::ZERO);
+    for window in 0..50 {
+        let name = format!("rl:rule:r:{window}");
+        c.reserve(&[res(&name, 1, 10, 50), res("slots", 1, 1_000, 0)])
+            .await
+            .unwrap();
+    }
+    assert_eq!(c.len(), 51);
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    // The next call sweeps; the counter without a ttl stays.
+    c.adjust(&[adj("slots", -50, 0)]).await.unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c.get(&keys(&["slots"])).await.unwrap(), vec![0]);
+}
+
 /// Runs each shared case once per backend.
 macro_rules! both_backends {
     ($($case:ident),* $(,)?) => {

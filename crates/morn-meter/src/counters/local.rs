@@ -2,7 +2,7 @@
 //! several counters is atomic without a script.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -20,15 +20,67 @@ struct Entry {
     expires: Option<Instant>,
 }
 
+/// How often expired counters are dropped. Every window has a name of its own, so a
+/// map that kept expired entries would grow by a few per policy every minute.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
 /// Counters in this process.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LocalCounters {
-    map: Mutex<Map>,
+    inner: Mutex<Inner>,
+    sweep_every: Duration,
+}
+
+impl Default for LocalCounters {
+    fn default() -> Self {
+        Self::with_sweep_every(SWEEP_EVERY)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    map: Map,
+    next_sweep: Option<Instant>,
 }
 
 impl LocalCounters {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Counters that drop expired entries at most this often.
+    pub fn with_sweep_every(sweep_every: Duration) -> Self {
+        Self {
+            inner: Mutex::default(),
+            sweep_every,
+        }
+    }
+
+    /// The map, with expired counters dropped if a sweep is due.
+    fn map(&self, now: Instant) -> MutexGuard<'_, Inner> {
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if inner.next_sweep.is_none_or(|t| now >= t) {
+            inner.map.retain(|_, e| live(e, now));
+            inner.next_sweep = Some(now + self.sweep_every);
+        }
+        inner
+    }
+
+    /// How many counters are held (expired ones not yet swept included).
+    pub fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .map
+            .len()
+    }
+
+    /// Whether no counter is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -63,10 +115,8 @@ fn expiry(now: Instant, ttl_ms: u64) -> Option<Instant> {
 impl Counters for LocalCounters {
     async fn reserve(&self, items: &[Reservation]) -> Result<Outcome, CounterError> {
         let now = Instant::now();
-        let mut map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut inner = self.map(now);
+        let map = &mut inner.map;
         let current =
             |map: &Map, key: &str| map.get(key).filter(|e| live(e, now)).map_or(0, |e| e.value);
         // Values as this reservation would leave them, so a key listed twice is checked
@@ -76,7 +126,7 @@ impl Counters for LocalCounters {
             let slot = match pending.iter().position(|(k, _)| **k == *item.key) {
                 Some(slot) => slot,
                 None => {
-                    pending.push((&item.key, current(&map, &item.key)));
+                    pending.push((&item.key, current(map, &item.key)));
                     pending.len() - 1
                 }
             };
@@ -92,29 +142,25 @@ impl Counters for LocalCounters {
         }
         let mut values = Vec::with_capacity(items.len());
         for item in items {
-            values.push(add(&mut map, &item.key, item.amount, item.ttl_ms, now));
+            values.push(add(map, &item.key, item.amount, item.ttl_ms, now));
         }
         Ok(Outcome::Admitted(values))
     }
 
     async fn adjust(&self, items: &[Adjustment]) -> Result<(), CounterError> {
         let now = Instant::now();
-        let mut map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut inner = self.map(now);
+        let map = &mut inner.map;
         for item in items {
-            add(&mut map, &item.key, item.delta, item.ttl_ms, now);
+            add(map, &item.key, item.delta, item.ttl_ms, now);
         }
         Ok(())
     }
 
     async fn seed(&self, key: &str, value: i64, ttl_ms: u64) -> Result<(), CounterError> {
         let now = Instant::now();
-        let mut map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut inner = self.map(now);
+        let map = &mut inner.map;
         let fresh = map.get(key).is_none_or(|e| !live(e, now));
         if fresh {
             map.insert(
@@ -130,10 +176,8 @@ impl Counters for LocalCounters {
 
     async fn get(&self, keys: &[String]) -> Result<Vec<i64>, CounterError> {
         let now = Instant::now();
-        let map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = self.map(now);
+        let map = &inner.map;
         Ok(keys
             .iter()
             .map(|k| {
