@@ -13,7 +13,9 @@
 
 use std::fmt;
 
-use crate::encoding::{random_base62, sha256_hex};
+use sha2::{Digest, Sha256};
+
+use crate::encoding::{hex, random_base62};
 
 /// Fixed start of every key: identifies Morn keys in logs and to secret scanners.
 pub const API_KEY_PREFIX: &str = "mk_";
@@ -57,7 +59,34 @@ pub fn generate_api_key() -> GeneratedKey {
 
 /// Hex SHA-256 of the full key, as stored.
 pub fn hash_api_key(key: &str) -> String {
-    sha256_hex(key.as_bytes())
+    hex(&api_key_digest(key))
+}
+
+/// SHA-256 of the full key, as bytes: what the request path looks keys up by (no hex
+/// string to build and hash per request).
+pub type KeyDigest = [u8; 32];
+
+/// The [`KeyDigest`] of `key`.
+pub fn api_key_digest(key: &str) -> KeyDigest {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// The digest a stored [`hash_api_key`] value stands for; `None` if it is not one.
+pub fn digest_of_hash(hash: &str) -> Option<KeyDigest> {
+    let bytes = hash.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(out)
 }
 
 /// Whether `key` has the exact shape of a Morn API key. Lets the auth layer tell an API
@@ -109,6 +138,17 @@ mod tests {
         assert!(looks_like_api_key(key));
         assert_eq!(generated.prefix, format!("mk_{}", parts[1]));
         assert_eq!(generated.hash, hash_api_key(key));
+    }
+
+    #[test]
+    fn digests_and_stored_hashes_agree() {
+        let generated = generate_api_key();
+        let digest = api_key_digest(&generated.key);
+        assert_eq!(digest_of_hash(&generated.hash), Some(digest));
+        assert_eq!(hex(&digest), generated.hash);
+        assert_eq!(digest_of_hash(&generated.hash[1..]), None, "too short");
+        assert_eq!(digest_of_hash(&generated.hash.to_uppercase()), None);
+        assert_eq!(digest_of_hash(&"g".repeat(64)), None);
     }
 
     #[test]

@@ -19,7 +19,10 @@ pub mod secret;
 pub mod tokens;
 pub mod vault;
 
-pub use api_keys::{GeneratedKey, generate_api_key, hash_api_key, looks_like_api_key, prefix_of};
+pub use api_keys::{
+    GeneratedKey, KeyDigest, api_key_digest, digest_of_hash, generate_api_key, hash_api_key,
+    looks_like_api_key, prefix_of,
+};
 pub use error::AuthError;
 pub use password::{dummy_verify, hash_password, needs_rehash, validate_password, verify_password};
 pub use refresh::{REFRESH_TTL_SECS, hash_token, new_refresh_token};

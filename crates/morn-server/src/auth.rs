@@ -77,7 +77,7 @@ fn authenticate(state: &Shared, headers: &HeaderMap) -> Result<Principal, ApiErr
     let cached = state
         .identity
         .keys
-        .get(&morn_auth::hash_api_key(key))
+        .get(&morn_auth::api_key_digest(key))
         .ok_or_else(invalid)?;
     if !cached.usable_at(now_ms()) {
         return Err(ApiError::new(

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use morn_auth::{KeyDigest, digest_of_hash};
 use morn_store::{ApiKey, Store};
 
 /// What authentication needs to know about a key.
@@ -54,10 +55,14 @@ impl CachedKey {
     }
 }
 
-/// Key hash → key.
+/// Key digest → key. foldhash, not SipHash: the digests are SHA-256 outputs, which a
+/// caller cannot steer into collisions without knowing the keys.
+type Map = HashMap<KeyDigest, Arc<CachedKey>, foldhash::fast::RandomState>;
+
+/// Key digest → key.
 #[derive(Debug, Default)]
 pub struct KeyCache {
-    keys: RwLock<Arc<HashMap<String, Arc<CachedKey>>>>,
+    keys: RwLock<Arc<Map>>,
 }
 
 impl KeyCache {
@@ -65,12 +70,12 @@ impl KeyCache {
         Self::default()
     }
 
-    /// The key with this hash, if known and present.
-    pub fn get(&self, hash: &str) -> Option<Arc<CachedKey>> {
+    /// The key with this digest, if known and present.
+    pub fn get(&self, digest: &KeyDigest) -> Option<Arc<CachedKey>> {
         self.keys
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(hash)
+            .get(digest)
             .cloned()
     }
 
@@ -83,12 +88,14 @@ impl KeyCache {
         let keys = store.list_active_api_keys(now_ms).await?;
         let orgs: HashMap<String, String> =
             store.list_workspace_orgs().await?.into_iter().collect();
-        let map: HashMap<String, Arc<CachedKey>> = keys
+        let map: Map = keys
             .iter()
             .filter_map(|k| {
-                // A key whose workspace vanished between the two reads is gone too.
+                // A key whose workspace vanished between the two reads is gone too; a
+                // stored hash that is not one could never match.
                 let org = orgs.get(&k.workspace_id)?;
-                Some((k.hash.clone(), Arc::new(CachedKey::from_record(k, org))))
+                let digest = digest_of_hash(&k.hash)?;
+                Some((digest, Arc::new(CachedKey::from_record(k, org))))
             })
             .collect();
         let count = map.len();
@@ -105,11 +112,11 @@ impl KeyCache {
             .keys
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut map = HashMap::clone(&guard);
-        map.insert(
-            key.hash.clone(),
-            Arc::new(CachedKey::from_record(key, org_id)),
-        );
+        let Some(digest) = digest_of_hash(&key.hash) else {
+            return;
+        };
+        let mut map = Map::clone(&guard);
+        map.insert(digest, Arc::new(CachedKey::from_record(key, org_id)));
         *guard = Arc::new(map);
     }
 
@@ -119,10 +126,10 @@ impl KeyCache {
             .keys
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let map: HashMap<String, Arc<CachedKey>> = guard
+        let map: Map = guard
             .iter()
             .filter(|(_, k)| k.id != key_id)
-            .map(|(h, k)| (h.clone(), k.clone()))
+            .map(|(d, k)| (*d, k.clone()))
             .collect();
         *guard = Arc::new(map);
     }
