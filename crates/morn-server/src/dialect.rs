@@ -100,7 +100,10 @@ pub fn served_headers(response: &mut Response, served: &morn_gateway::Served) {
 pub fn rate_headers(response: &mut Response, limits: Option<&crate::metering::RateHeaders>) {
     let Some(limits) = limits else { return };
     let headers = response.headers_mut();
-    for (name, value) in limits.pairs() {
+    let pairs = limits.pairs();
+    // Room for all of them at once, not a regrowth part way through.
+    headers.reserve(pairs.len());
+    for (name, value) in pairs {
         headers.insert(name, value);
     }
 }

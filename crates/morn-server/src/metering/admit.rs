@@ -6,7 +6,7 @@
 //! [`Admission::settle`] replaces the estimates with what was really used and frees the
 //! concurrency slots.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use morn_meter::counters::{Adjustment, Counters, Outcome, Reservation};
 use morn_protocol::{ApiError, ErrorKind};
@@ -62,41 +62,9 @@ enum Hold {
         amount: i64,
         ttl_ms: u64,
         period_start: i64,
+        /// The counter right after this request reserved (its worst case included).
+        reserved_to: i64,
     },
-}
-
-/// A counter's name: `<kind><policy id><what>[<window start>]`. Built by hand because
-/// `format!` showed in profiles of governed requests (four names per request).
-fn counter_key(kind: &str, id: &str, what: &str, window: Option<i64>) -> Arc<str> {
-    let mut key = String::with_capacity(kind.len() + id.len() + what.len() + 20);
-    key.push_str(kind);
-    key.push_str(id);
-    key.push_str(what);
-    if let Some(window) = window {
-        push_int(&mut key, window);
-    }
-    key.into()
-}
-
-/// Appends the decimal digits of `n`.
-fn push_int(out: &mut String, n: i64) {
-    if n < 0 {
-        out.push('-');
-    }
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
-    }
 }
 
 /// `x-ratelimit-*` values: the tightest requests and tokens windows.
@@ -120,20 +88,38 @@ impl RateHeaders {
         const REMAINING_TOKENS: HeaderName =
             HeaderName::from_static("x-ratelimit-remaining-tokens");
         const RESET_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-reset-tokens");
-        let reset = |ms: i64| HeaderValue::from_str(&reset_text(ms)).ok();
         let mut out = Vec::with_capacity(6);
         if let Some((limit, remaining, reset_ms)) = self.requests {
             out.push((LIMIT_REQUESTS, HeaderValue::from(limit)));
             out.push((REMAINING_REQUESTS, HeaderValue::from(remaining.max(0))));
-            out.extend(reset(reset_ms).map(|v| (RESET_REQUESTS, v)));
+            out.extend(reset_value(reset_ms).map(|v| (RESET_REQUESTS, v)));
         }
         if let Some((limit, remaining, reset_ms)) = self.tokens {
             out.push((LIMIT_TOKENS, HeaderValue::from(limit)));
             out.push((REMAINING_TOKENS, HeaderValue::from(remaining.max(0))));
-            out.extend(reset(reset_ms).map(|v| (RESET_TOKENS, v)));
+            out.extend(reset_value(reset_ms).map(|v| (RESET_TOKENS, v)));
         }
         out
     }
+}
+
+/// A reset header's value. A minute window resets in 1 to 60 whole seconds for all but
+/// its last second, so those values are made once and shared (a clone is a reference
+/// count, not an allocation and a `format!`).
+fn reset_value(ms: i64) -> Option<HeaderValue> {
+    static WHOLE_SECONDS: OnceLock<Vec<HeaderValue>> = OnceLock::new();
+    if ms >= 1000 {
+        let secs = (ms + 999) / 1000;
+        let table = WHOLE_SECONDS.get_or_init(|| {
+            (0..=60)
+                .filter_map(|s| HeaderValue::from_str(&reset_text(s * 1000)).ok())
+                .collect()
+        });
+        if let Some(value) = usize::try_from(secs).ok().and_then(|s| table.get(s)) {
+            return Some(value.clone());
+        }
+    }
+    HeaderValue::from_str(&reset_text(ms)).ok()
 }
 
 /// A budget a settled request spent from, for alerting.
@@ -142,6 +128,11 @@ pub struct Spent {
     pub budget: Arc<Budget>,
     pub key: Arc<str>,
     pub period_start: i64,
+    /// The spend as this request saw it: the counter as its reservation left it
+    /// (others' reservations in flight included), with its own reservation replaced
+    /// by the actual cost. The request that reserved last sees at least the final
+    /// spend, so no crossing goes unnoticed.
+    pub seen_spend: i64,
 }
 
 /// What an admitted request holds until it settles.
@@ -201,40 +192,42 @@ impl Admission {
         let window_ttl = (window_end - ask.now + WINDOW_SLACK_MS) as u64;
         for (scope, id) in subjects {
             let Some(id) = id else { continue };
-            for rule in policies.limits.get(id).into_iter().flatten() {
+            for limit in policies.limits.get(id).into_iter().flatten() {
+                let rule = &limit.rule;
                 if rule.scope != scope
                     || rule.workspace_id != key.workspace_id
                     || rule.model.as_deref().is_some_and(|m| m != ask.model)
                 {
                     continue;
                 }
-                if let Some(limit) = rule.rpm {
+                if let Some(max) = rule.rpm {
                     holds.push(Hold::Requests {
                         scope,
-                        key: counter_key("rl:", &rule.id, ":r:", Some(window_start)),
-                        limit,
+                        key: limit.names.requests.at(window_start),
+                        limit: max,
                         reset_at: window_end,
                     });
                 }
-                if let Some(limit) = rule.tpm {
+                if let Some(max) = rule.tpm {
                     holds.push(Hold::Tokens {
                         scope,
-                        key: counter_key("rl:", &rule.id, ":t:", Some(window_start)),
+                        key: limit.names.tokens.at(window_start),
                         amount: ask.tokens,
-                        limit,
+                        limit: max,
                         ttl_ms: window_ttl,
                         reset_at: window_end,
                     });
                 }
-                if let Some(limit) = rule.max_concurrent {
+                if let Some(max) = rule.max_concurrent {
                     holds.push(Hold::Concurrency {
                         scope,
-                        key: counter_key("rl:", &rule.id, ":c", None),
-                        limit,
+                        key: limit.names.concurrency.clone(),
+                        limit: max,
                     });
                 }
             }
-            for budget in policies.budgets.get(id).into_iter().flatten() {
+            for entry in policies.budgets.get(id).into_iter().flatten() {
+                let budget = &entry.budget;
                 if budget.scope != scope || budget.workspace_id != key.workspace_id {
                     continue;
                 }
@@ -246,10 +239,11 @@ impl Admission {
                 };
                 holds.push(Hold::Budget {
                     budget: budget.clone(),
-                    key: counter_key("bd:", &budget.id, ":", Some(start)),
+                    key: entry.name.at(start),
                     amount: ask.worst_cost,
                     ttl_ms,
                     period_start: start,
+                    reserved_to: 0,
                 });
             }
         }
@@ -344,6 +338,11 @@ impl Admission {
         match outcome {
             Outcome::Admitted(values) => {
                 self.headers = headers(&self.holds, &items, &values, now);
+                for (hold, value) in self.holds.iter_mut().zip(&values) {
+                    if let Hold::Budget { reserved_to, .. } = hold {
+                        *reserved_to = *value;
+                    }
+                }
                 self.counters = Some(counters.clone());
                 Ok(self)
             }
@@ -432,6 +431,7 @@ fn settlement(holds: &[Hold], tokens: i64, cost: i64) -> (Vec<Adjustment>, Vec<S
                 amount,
                 ttl_ms,
                 period_start,
+                reserved_to,
             } => {
                 if cost != *amount {
                     adjustments.push(Adjustment {
@@ -444,6 +444,7 @@ fn settlement(holds: &[Hold], tokens: i64, cost: i64) -> (Vec<Adjustment>, Vec<S
                     budget: budget.clone(),
                     key: key.clone(),
                     period_start: *period_start,
+                    seen_spend: reserved_to.saturating_add(cost - amount),
                 });
             }
         }
@@ -595,6 +596,14 @@ mod tests {
             ("x-ratelimit-remaining-tokens", "0"),
             ("x-ratelimit-reset-tokens", "1m3s"),
         ];
+        let resets = [(0, "0ms"), (999, "999ms"), (1_000, "1s"), (1_001, "2s")];
+        for (ms, want) in resets
+            .into_iter()
+            .chain([(59_001, "1m0s"), (60_000, "1m0s")])
+        {
+            let value = reset_value(ms).map(|v| v.to_str().unwrap_or("?").to_owned());
+            assert_eq!(value.as_deref(), Some(want), "{ms} ms");
+        }
         let want: Vec<(String, String)> = want
             .iter()
             .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
@@ -616,21 +625,6 @@ mod tests {
                 "x-ratelimit-remaining-tokens",
                 "x-ratelimit-reset-tokens"
             ]
-        );
-    }
-
-    #[test]
-    fn counter_keys_read_as_formatted() {
-        assert_eq!(
-            &*counter_key("rl:", "abc", ":r:", Some(1_700_000_040_000)),
-            "rl:abc:r:1700000040000"
-        );
-        assert_eq!(&*counter_key("rl:", "abc", ":c", None), "rl:abc:c");
-        assert_eq!(&*counter_key("bd:", "b1", ":", Some(0)), "bd:b1:0");
-        assert_eq!(&*counter_key("bd:", "b1", ":", Some(-42)), "bd:b1:-42");
-        assert_eq!(
-            &*counter_key("bd:", "b1", ":", Some(i64::MIN)),
-            format!("bd:b1:{}", i64::MIN)
         );
     }
 }

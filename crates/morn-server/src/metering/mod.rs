@@ -11,6 +11,7 @@
 mod admit;
 mod alerts;
 pub mod estimate;
+mod names;
 pub(crate) mod period;
 mod policy;
 mod pricing;

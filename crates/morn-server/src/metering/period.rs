@@ -47,6 +47,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn resets_read_as_openai_writes_them() {
+        for (ms, want) in [
+            (-5, "0ms"),
+            (0, "0ms"),
+            (999, "999ms"),
+            (1000, "1s"),
+            (1001, "2s"),
+            (59_000, "59s"),
+            (60_000, "1m0s"),
+            (63_000, "1m3s"),
+            (3_600_000, "60m0s"),
+        ] {
+            assert_eq!(reset_text(ms), want, "{ms} ms");
+        }
+    }
+
+    #[test]
     fn months_have_their_lengths() {
         let at = |s: &str| crate::platform::calendar::parse_time(s).unwrap_or(-1);
         let (start, end) = budget_window(BudgetPeriod::Month, at("2024-02-15T12:00:00Z"));

@@ -8,6 +8,8 @@ use std::sync::{Arc, RwLock};
 use morn_meter::prices::Price;
 use morn_store::{Budget, RateLimitRule, Store, StoreError};
 
+use super::names::{LimitNames, WindowName, budget_name};
+
 /// One price override, parsed.
 #[derive(Debug, Clone)]
 pub struct Override {
@@ -17,16 +19,30 @@ pub struct Override {
     pub price: Price,
 }
 
+/// A rate-limit rule and its counters' names.
+#[derive(Debug)]
+pub struct Limit {
+    pub rule: RateLimitRule,
+    pub names: LimitNames,
+}
+
+/// A budget (shared: a request holds it by `Arc`) and its counter's name.
+#[derive(Debug)]
+pub struct BudgetPolicy {
+    pub budget: Arc<Budget>,
+    pub name: WindowName,
+}
+
 /// A snapshot of every policy, indexed for the request path by the id of the key,
 /// user or workspace it is about (ids are UUIDs, unique across scopes; callers still
 /// check the scope). Keyed by the bare id so a lookup borrows the caller's `&str`
-/// instead of building a key; budgets are shared so a request holds one by `Arc`.
+/// instead of building a key.
 /// foldhash rather than SipHash: keys are ids from the store, not caller input, and
 /// several lookups happen per governed request.
 #[derive(Debug, Default)]
 pub struct PolicySet {
-    pub limits: foldhash::HashMap<String, Vec<RateLimitRule>>,
-    pub budgets: foldhash::HashMap<String, Vec<Arc<Budget>>>,
+    pub limits: foldhash::HashMap<String, Vec<Limit>>,
+    pub budgets: foldhash::HashMap<String, Vec<BudgetPolicy>>,
     /// Organization id → its overrides.
     pub prices: foldhash::HashMap<String, Vec<Override>>,
 }
@@ -39,13 +55,19 @@ impl PolicySet {
             set.limits
                 .entry(rule.scope_id.clone())
                 .or_default()
-                .push(rule);
+                .push(Limit {
+                    names: LimitNames::new(&rule.id),
+                    rule,
+                });
         }
         for budget in store.list_all_budgets().await? {
             set.budgets
                 .entry(budget.scope_id.clone())
                 .or_default()
-                .push(Arc::new(budget));
+                .push(BudgetPolicy {
+                    name: budget_name(&budget.id),
+                    budget: Arc::new(budget),
+                });
         }
         for o in store.list_all_price_overrides().await? {
             // The API validates prices on write; a row that no longer parses (an
