@@ -49,10 +49,12 @@ where
     F: FnMut(Arc<ModelRoute>, Arc<Deployment>) -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
-    let requested = route.name.clone();
+    let requested = route.clone();
     let deadline = Instant::now() + route.timeouts.total;
     let fallbacks = route.fallbacks.clone();
-    let mut tried = vec![route.name.clone()];
+    // Models fallen back to (the requested one is never retried); allocated only when
+    // a fallback happens.
+    let mut tried: Vec<String> = Vec::new();
     let mut attempts = 0;
     let mut current = route;
     loop {
@@ -63,7 +65,7 @@ where
                     deployment: deployment.id.clone(),
                     provider: deployment.provider.name().to_owned(),
                     attempts,
-                    fallback_from: (current.name != requested).then(|| requested.clone()),
+                    fallback_from: (current.name != requested.name).then(|| requested.name.clone()),
                 };
                 return Ok((value, deployment, served));
             }
@@ -72,7 +74,7 @@ where
                 let next = fallbacks
                     .for_class(class)
                     .iter()
-                    .filter(|name| !tried.contains(name))
+                    .filter(|name| **name != requested.name && !tried.contains(name))
                     .find_map(|name| source.route(name).map(|r| (name.clone(), r)));
                 match next {
                     Some((name, route)) if Instant::now() < deadline => {
@@ -140,7 +142,10 @@ where
         };
         let err = match outcome {
             Ok(Ok(value)) => {
-                deployment.health.on_success(Instant::now(), now.elapsed());
+                let done = Instant::now();
+                deployment
+                    .health
+                    .on_success(done, done.saturating_duration_since(now));
                 return Ok((value, deployment));
             }
             Ok(Err(err)) => err,

@@ -66,7 +66,9 @@ impl StateRegistry {
 /// Everything routable, by name.
 #[derive(Debug, Default)]
 pub struct Routes {
-    exact: HashMap<String, Arc<ModelRoute>>,
+    /// foldhash, not SipHash: built from the configuration and only read per request,
+    /// so a caller's model name cannot grow it.
+    exact: foldhash::HashMap<String, Arc<ModelRoute>>,
     /// `(prefix, template)` for names like `openai/*` (prefix `openai/`).
     wildcards: Vec<(String, RouteSpec)>,
     /// Listing order for `/v1/models`: as configured, aliases after their model.

@@ -11,7 +11,6 @@
 //! upstream errors) keep at most [`MAX_SMALL_SERIES`] label sets each, so a client
 //! sending random model names cannot grow memory or the scrape without bound.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -70,7 +69,9 @@ pub struct RequestSample<'a> {
 #[derive(Debug)]
 pub struct Metrics {
     max_models: usize,
-    models: RwLock<HashMap<String, Arc<ModelSeries>>>,
+    /// foldhash, not SipHash: looked up on every request, and capped at `max_models`
+    /// entries, so a caller cannot grow it.
+    models: RwLock<foldhash::HashMap<String, Arc<ModelSeries>>>,
     ratelimit_rejections: SmallFamily,
     budget_blocks: SmallFamily,
     upstream_errors: SmallFamily,

@@ -7,8 +7,6 @@
 //! `gemini-2.0-flash-001`, `claude-sonnet-4@20250514`) and `-latest`. Every lookup
 //! works on slices of the name, so it never allocates.
 
-use std::collections::HashMap;
-
 use serde::Deserialize;
 
 use super::Price;
@@ -16,11 +14,13 @@ use super::Price;
 /// The shipped catalog, in the same shape [`PriceCatalog::from_toml`] reads.
 const DEFAULTS: &str = include_str!("defaults.toml");
 
-/// Model name → price, with the date the prices were read.
+/// Model name → price, with the date the prices were read. foldhash, not SipHash: the
+/// table is only read on the request path (a caller's model name cannot grow it), and
+/// every request looks its model up twice.
 #[derive(Debug, Clone, Default)]
 pub struct PriceCatalog {
     pub date: String,
-    pub prices: HashMap<String, Price>,
+    pub prices: foldhash::HashMap<String, Price>,
 }
 
 /// The file format: the date, then one `[models."name"]` table per model.
@@ -29,7 +29,7 @@ pub struct PriceCatalog {
 struct CatalogFile {
     date: String,
     #[serde(default)]
-    models: HashMap<String, Price>,
+    models: foldhash::HashMap<String, Price>,
 }
 
 impl PriceCatalog {
