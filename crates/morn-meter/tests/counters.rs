@@ -219,6 +219,26 @@ async fn local_counters_drop_expired_windows() {
     assert_eq!(c.get(&keys(&["slots"])).await.unwrap(), vec![0]);
 }
 
+/// A refused reservation leaves no counter behind, not even one it created.
+#[tokio::test]
+async fn local_refusal_creates_no_counters() {
+    let c = morn_meter::counters::LocalCounters::new();
+    c.reserve(&[res("full", 5, 5, 0)]).await.unwrap();
+    let refused = c
+        .reserve(&[res("new", 1, 10, 60_000), res("full", 1, 5, 0)])
+        .await
+        .unwrap();
+    assert_eq!(
+        refused,
+        Outcome::Denied {
+            index: 1,
+            current: 5
+        }
+    );
+    assert_eq!(c.len(), 1);
+    assert_eq!(c.get(&keys(&["full"])).await.unwrap(), vec![5]);
+}
+
 /// Runs each shared case once per backend.
 macro_rules! both_backends {
     ($($case:ident),* $(,)?) => {

@@ -84,23 +84,60 @@ impl LocalCounters {
     }
 }
 
-/// Adds `delta` to `key` (starting from 0 when it is missing or expired) and returns
-/// the new value. The key is copied only the first time it is seen: this runs for
-/// every hold of every governed request.
-fn add(map: &mut Map, key: &Arc<str>, delta: i64, ttl_ms: u64, now: Instant) -> i64 {
+/// Runs `f` on the live entry of `key` (created, or restarted if it expired, with
+/// `ttl_ms`), with what the entry held before (`None`: it was missing). The key is
+/// copied only the first time it is seen, and looked up once: this runs for every
+/// hold of every governed request.
+fn with_live<R>(
+    map: &mut Map,
+    key: &Arc<str>,
+    ttl_ms: u64,
+    now: Instant,
+    f: impl FnOnce(&mut Entry, Option<Entry>) -> R,
+) -> R {
     let fresh = Entry {
         value: 0,
         expires: expiry(now, ttl_ms),
     };
-    let entry = match map.get_mut(&**key) {
-        Some(entry) => entry,
-        None => map.entry(key.clone()).or_insert(fresh),
-    };
-    if !live(entry, now) {
-        *entry = fresh;
+    match map.get_mut(&**key) {
+        Some(entry) => {
+            let prior = *entry;
+            if !live(entry, now) {
+                *entry = fresh;
+            }
+            f(entry, Some(prior))
+        }
+        None => f(map.entry(key.clone()).or_insert(fresh), None),
     }
-    entry.value = entry.value.saturating_add(delta);
-    entry.value
+}
+
+/// Adds `delta` to `key` (starting from 0 when it is missing or expired) and returns
+/// the new value.
+fn add(map: &mut Map, key: &Arc<str>, delta: i64, ttl_ms: u64, now: Instant) -> i64 {
+    with_live(map, key, ttl_ms, now, |entry, _| {
+        entry.value = entry.value.saturating_add(delta);
+        entry.value
+    })
+}
+
+/// Puts entries back as they were before a refused reservation touched them, latest
+/// first, so a key listed twice ends as it began.
+fn restore<'a>(
+    map: &mut Map,
+    touched: impl DoubleEndedIterator<Item = (&'a Arc<str>, Option<Entry>)>,
+) {
+    for (key, prior) in touched.rev() {
+        match prior {
+            Some(prior) => {
+                if let Some(entry) = map.get_mut(&**key) {
+                    *entry = prior;
+                }
+            }
+            None => {
+                map.remove(&**key);
+            }
+        }
+    }
 }
 
 fn live(entry: &Entry, now: Instant) -> bool {
@@ -117,32 +154,31 @@ impl Counters for LocalCounters {
         let now = Instant::now();
         let mut inner = self.map(now);
         let map = &mut inner.map;
-        let current =
-            |map: &Map, key: &str| map.get(key).filter(|e| live(e, now)).map_or(0, |e| e.value);
-        // Values as this reservation would leave them, so a key listed twice is checked
-        // against the sum of its amounts (a linear scan: requests carry a handful).
-        let mut pending: Vec<(&str, i64)> = Vec::with_capacity(items.len());
+        // One lookup per item: each amount is added as it is checked (so a key listed
+        // twice is checked against the sum of its amounts), and a refusal puts back
+        // what was there. Saturating: an absurd amount is refused, never a panic or a
+        // wrap-around.
+        let mut values = Vec::with_capacity(items.len());
+        let mut priors = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            let slot = match pending.iter().position(|(k, _)| **k == *item.key) {
-                Some(slot) => slot,
-                None => {
-                    pending.push((&item.key, current(map, &item.key)));
-                    pending.len() - 1
-                }
-            };
-            let value = pending[slot].1;
-            // Saturating: an absurd amount is denied, never a panic or a wrap-around.
-            if value.saturating_add(item.amount) > item.limit {
+            let (value, prior, fits) =
+                with_live(map, &item.key, item.ttl_ms, now, |entry, prior| {
+                    let value = entry.value;
+                    let fits = value.saturating_add(item.amount) <= item.limit;
+                    if fits {
+                        entry.value = value.saturating_add(item.amount);
+                    }
+                    (value, prior, fits)
+                });
+            priors.push(prior);
+            if !fits {
+                restore(map, items.iter().map(|i| &i.key).zip(priors));
                 return Ok(Outcome::Denied {
                     index,
                     current: value,
                 });
             }
-            pending[slot].1 = value.saturating_add(item.amount);
-        }
-        let mut values = Vec::with_capacity(items.len());
-        for item in items {
-            values.push(add(map, &item.key, item.amount, item.ttl_ms, now));
+            values.push(value.saturating_add(item.amount));
         }
         Ok(Outcome::Admitted(values))
     }
