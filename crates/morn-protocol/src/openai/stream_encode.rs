@@ -20,6 +20,9 @@ use super::{finish_reason_str, render_error, write_json};
 use crate::sse::write_data;
 use crate::{StreamEncoder, StreamEvent, Usage, write_json_string};
 
+/// The delta of each choice's first chunk, as OpenAI writes it.
+const ROLE_DELTA: &[u8] = br#"{"role":"assistant","content":"","refusal":null}"#;
+
 /// Canonical events → OpenAI chunks. One per client stream.
 #[derive(Debug)]
 pub struct ChatStreamEncoder {
@@ -76,6 +79,29 @@ impl ChatStreamEncoder {
     /// ~3,500 instructions on each (callgrind, bench/README.md). The same bytes as
     /// [`Self::write`] gives; a test holds the two together.
     fn write_text(&self, out: &mut Vec<u8>, choice: u32, member: &str, text: &str) {
+        self.write_choice(
+            out,
+            choice,
+            |out| {
+                out.extend_from_slice(b"{\"");
+                out.extend_from_slice(member.as_bytes());
+                out.extend_from_slice(b"\":");
+                write_json_string(out, text);
+                out.push(b'}');
+            },
+            None,
+        );
+    }
+
+    /// A chunk of one choice whose delta `delta` writes, by hand (see
+    /// [`Self::write_text`]); the role and finish chunks of every stream use it too.
+    fn write_choice(
+        &self,
+        out: &mut Vec<u8>,
+        choice: u32,
+        delta: impl FnOnce(&mut Vec<u8>),
+        finish_reason: Option<&str>,
+    ) {
         out.extend_from_slice(b"data: {\"id\":");
         write_json_string(out, &self.id);
         out.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
@@ -84,11 +110,14 @@ impl ChatStreamEncoder {
         write_json_string(out, &self.model);
         out.extend_from_slice(b",\"choices\":[{\"index\":");
         out.extend_from_slice(itoa::Buffer::new().format(choice).as_bytes());
-        out.extend_from_slice(b",\"delta\":{\"");
-        out.extend_from_slice(member.as_bytes());
-        out.extend_from_slice(b"\":");
-        write_json_string(out, text);
-        out.extend_from_slice(b"},\"logprobs\":null,\"finish_reason\":null}]");
+        out.extend_from_slice(b",\"delta\":");
+        delta(out);
+        out.extend_from_slice(b",\"logprobs\":null,\"finish_reason\":");
+        match finish_reason {
+            Some(reason) => write_json_string(out, reason),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b"}]");
         if self.include_usage {
             out.extend_from_slice(b",\"usage\":null");
         }
@@ -101,13 +130,7 @@ impl ChatStreamEncoder {
             return;
         }
         self.opened.push(choice);
-        let delta = Delta {
-            role: Some("assistant"),
-            content: Some(""),
-            refusal: Some(None),
-            ..Delta::default()
-        };
-        self.write(out, Some(ChoiceOut::delta(choice, delta)), None);
+        self.write_choice(out, choice, |out| out.extend_from_slice(ROLE_DELTA), None);
     }
 
     fn delta(&mut self, choice: u32, delta: Delta<'_>, out: &mut Vec<u8>) {
@@ -180,13 +203,13 @@ impl StreamEncoder for ChatStreamEncoder {
             }
             StreamEvent::Finish { choice, reason, .. } => {
                 self.open(*choice, out);
-                let c = ChoiceOut {
-                    index: *choice,
-                    delta: Delta::default(),
-                    logprobs: None,
-                    finish_reason: Some(finish_reason_str(*reason)),
-                };
-                self.write(out, Some(c), None);
+                let reason = finish_reason_str(*reason);
+                self.write_choice(
+                    out,
+                    *choice,
+                    |out| out.extend_from_slice(b"{}"),
+                    Some(reason),
+                );
             }
             StreamEvent::Usage(usage) => {
                 if self.include_usage {
@@ -260,6 +283,9 @@ impl<'a> ChoiceOut<'a> {
     }
 }
 
+/// A delta as `serde` writes it. The role chunk is written by hand
+/// ([`ChatStreamEncoder::write_choice`]); `role` and `refusal` let the tests' `serde`
+/// oracle write it too.
 #[derive(Serialize, Default)]
 struct Delta<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -295,9 +321,10 @@ struct FunctionDelta<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::FinishReason;
 
-    /// The hand-written text chunk is byte for byte what the serde path writes, with
-    /// and without usage, for plain and escaped ids, models and texts.
+    /// The hand-written text, role and finish chunks are byte for byte what the serde
+    /// path writes, with and without usage, for plain and escaped ids, models and texts.
     #[test]
     fn text_chunks_match_the_serde_encoding() {
         let texts = [
@@ -340,6 +367,56 @@ mod tests {
                                     String::from_utf8_lossy(&serde)
                                 );
                             }
+                        }
+                    }
+                    for choice in [0, 3] {
+                        // The role chunk.
+                        let mut fast = Vec::new();
+                        encoder.write_choice(
+                            &mut fast,
+                            choice,
+                            |o| o.extend_from_slice(ROLE_DELTA),
+                            None,
+                        );
+                        let delta = Delta {
+                            role: Some("assistant"),
+                            content: Some(""),
+                            refusal: Some(None),
+                            ..Delta::default()
+                        };
+                        let mut serde = Vec::new();
+                        encoder.write(&mut serde, Some(ChoiceOut::delta(choice, delta)), None);
+                        assert_eq!(
+                            String::from_utf8_lossy(&fast),
+                            String::from_utf8_lossy(&serde)
+                        );
+                        // The finish chunk, for every reason.
+                        for reason in [
+                            FinishReason::Stop,
+                            FinishReason::Length,
+                            FinishReason::ToolCalls,
+                            FinishReason::ContentFilter,
+                        ] {
+                            let reason = finish_reason_str(reason);
+                            let mut fast = Vec::new();
+                            encoder.write_choice(
+                                &mut fast,
+                                choice,
+                                |o| o.extend_from_slice(b"{}"),
+                                Some(reason),
+                            );
+                            let finish = ChoiceOut {
+                                index: choice,
+                                delta: Delta::default(),
+                                logprobs: None,
+                                finish_reason: Some(reason),
+                            };
+                            let mut serde = Vec::new();
+                            encoder.write(&mut serde, Some(finish), None);
+                            assert_eq!(
+                                String::from_utf8_lossy(&fast),
+                                String::from_utf8_lossy(&serde)
+                            );
                         }
                     }
                 }
