@@ -103,30 +103,36 @@ impl SseParser {
         if line[0] == b':' {
             return;
         }
-        // `from_utf8` validates far faster than `from_utf8_lossy` walks a valid line,
-        // and every line of a sane stream is valid: lossy only on the error path.
-        let text = match std::str::from_utf8(line) {
-            Ok(text) => std::borrow::Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(line),
-        };
-        let (field, value) = match text.find(':') {
+        // Split on the colon first (a byte search; an ASCII ':' is never inside a
+        // multi-byte character), then read only the value of a field that is kept.
+        let (field, value) = match memchr::memchr(b':', line) {
             Some(i) => {
-                let v = &text[i + 1..];
-                (&text[..i], v.strip_prefix(' ').unwrap_or(v))
+                let v = &line[i + 1..];
+                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
             }
-            None => (&*text, ""),
+            None => (line, &[][..]),
         };
         match field {
-            "data" => {
+            b"data" => {
                 if self.has_data {
                     self.data.push('\n');
                 }
-                self.data.push_str(value);
+                self.data.push_str(&text(value));
                 self.has_data = true;
             }
-            "event" => self.event = Some(value.to_owned()),
+            b"event" => self.event = Some(text(value).into_owned()),
             _ => {}
         }
+    }
+}
+
+/// A field's value as text. `from_utf8` validates far faster than `from_utf8_lossy`
+/// walks valid text, and every line of a sane stream is valid: lossy only on the error
+/// path.
+fn text(value: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(value) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(value),
     }
 }
 
@@ -187,6 +193,24 @@ mod tests {
             );
             assert!(!p.has_partial());
         }
+    }
+
+    #[test]
+    fn fields_are_split_at_the_first_colon_and_bad_bytes_replaced() {
+        let body = b"data:no space\ndata: a: b\ndata\nid: 7\nretry: 5\n\nevent: e\xff\ndata: \xe9t\xc3\xa9\ndat\xff: hidden\n\n";
+        assert_eq!(
+            parse_all(body),
+            vec![
+                SseEvent {
+                    event: None,
+                    data: "no space\na: b\n".into()
+                },
+                SseEvent {
+                    event: Some("e\u{FFFD}".into()),
+                    data: "\u{FFFD}t\u{e9}".into()
+                },
+            ]
+        );
     }
 
     #[test]
