@@ -1,4 +1,5 @@
-//! The front door: the one service hyper calls for every request.
+//! The front door: the one service every request goes through, from the lean HTTP/1.1
+//! loop (`h1/`) or from hyper.
 //!
 //! It gives each request its id and span (and writes the access line), then serves
 //! the three model-call routes (`POST /v1/chat/completions`, `/v1/messages`,
@@ -10,12 +11,13 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::Method;
 use axum::response::Response;
 use tower::Service;
@@ -43,6 +45,9 @@ pub fn app(state: AppState) -> App {
     }
 }
 
+/// A request being served: its answer, when it is ready.
+pub(crate) type Served = Pin<Box<dyn Future<Output = Response> + Send>>;
+
 /// The routes the front door serves itself.
 #[derive(Clone, Copy)]
 enum Direct {
@@ -65,6 +70,35 @@ impl Direct {
     }
 }
 
+impl App {
+    /// Serves one request from `peer`: the front door as the connection loops
+    /// (`h1/`) call it. The peer address reaches routed handlers as axum's
+    /// `ConnectInfo` (audit log, sessions); model calls do not need it.
+    pub(crate) fn serve(&self, mut request: Request, peer: Option<SocketAddr>) -> Served {
+        let tagged = Tagged::new(&request);
+        let span = tagged.span.clone();
+        // Boxed where it is made: the handler futures are large, and every move of an
+        // unboxed one (into a wrapper, into the connection's future) is a memcpy of
+        // kilobytes per request.
+        match Direct::for_request(request.method(), request.uri().path()) {
+            Some(route) => {
+                Box::pin(direct(self.state.clone(), route, tagged, request).instrument(span))
+            }
+            None => {
+                if let Some(peer) = peer {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                }
+                Box::pin(routed(self.router.clone(), tagged, request).instrument(span))
+            }
+        }
+    }
+
+    /// Largest request body accepted, in bytes.
+    pub(crate) fn max_body_bytes(&self) -> usize {
+        self.state.max_body_bytes
+    }
+}
+
 impl Service<Request> for App {
     type Response = Response;
     type Error = Infallible;
@@ -75,24 +109,13 @@ impl Service<Request> for App {
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let tagged = Tagged::new(&request);
-        let span = tagged.span.clone();
-        match Direct::for_request(request.method(), request.uri().path()) {
-            Some(route) => {
-                Box::pin(direct(self.state.clone(), route, tagged, request).instrument(span))
-            }
-            None => Box::pin(routed(self.router.clone(), tagged, request).instrument(span)),
-        }
+        let served = self.serve(request, None);
+        Box::pin(async move { Ok(served.await) })
     }
 }
 
 /// A model call: key check, then the handler.
-async fn direct(
-    state: Shared,
-    route: Direct,
-    tagged: Tagged,
-    request: Request,
-) -> Result<Response, Infallible> {
+async fn direct(state: Shared, route: Direct, tagged: Tagged, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let mut response = match crate::auth::admit(&state, parts.uri.path(), &parts.headers) {
         Err(err) => Dialect::detect(parts.uri.path(), &parts.headers).error(&err),
@@ -112,15 +135,11 @@ async fn direct(
         }
     };
     tagged.finish(&mut response);
-    Ok(response)
+    response
 }
 
 /// Anything else: through the router, with the id and span as request extensions.
-async fn routed(
-    mut router: Router,
-    tagged: Tagged,
-    mut request: Request,
-) -> Result<Response, Infallible> {
+async fn routed(mut router: Router, tagged: Tagged, mut request: Request) -> Response {
     request.extensions_mut().insert(tagged.span.clone());
     request.extensions_mut().insert(tagged.info.clone());
     let mut response = match router.call(request).await {
@@ -128,5 +147,5 @@ async fn routed(
         Err(never) => match never {},
     };
     tagged.finish(&mut response);
-    Ok(response)
+    response
 }

@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod dialect;
 mod front;
+mod h1;
 mod handlers;
 pub mod identity;
 pub mod metering;

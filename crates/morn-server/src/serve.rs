@@ -1,12 +1,12 @@
-//! The server loop: accept with TCP_NODELAY, stop on a signal, drain within a grace
-//! period.
+//! The server loop: accept with TCP_NODELAY, serve each connection on its own task
+//! (`h1/`), stop on a signal, drain within a grace period.
 
 use std::future::Future;
+use std::io;
 use std::time::Duration;
 
-use axum::ServiceExt;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
 
 use crate::front::app;
 use crate::state::AppState;
@@ -26,36 +26,60 @@ pub async fn serve(
     state: AppState,
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<bool> {
-    // Nagle plus delayed ACKs stalls small SSE writes by ~40 ms under load.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
+) -> io::Result<bool> {
+    let app = app(state);
+    // Connections watch `stopping`; each holds a `live` sender, so the receiver
+    // sees the channel close once the last connection has ended.
+    let (stopping_tx, stopping) = watch::channel(false);
+    let (live, mut all_done) = mpsc::channel::<()>(1);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    accept_failed(&err).await;
+                    continue;
+                }
+            },
+        };
+        // Nagle plus delayed ACKs stalls small SSE writes by ~40 ms under load.
+        if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(error = %err, "cannot set TCP_NODELAY");
         }
-    });
-    let (began_tx, began_rx) = tokio::sync::oneshot::channel::<()>();
-    let signal = async move {
-        shutdown.await;
-        tracing::info!("shutdown requested: no new connections, draining in-flight requests");
-        let _ = began_tx.send(());
-    };
-    // Connection info gives handlers the peer address (audit log, sessions).
-    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
-    let server = std::pin::pin!(server.into_future());
-    let grace = options.shutdown_grace;
-    let deadline = async move {
-        if began_rx.await.is_ok() {
-            tokio::time::sleep(grace).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        result = server => { result?; Ok(true) }
-        () = deadline => {
-            tracing::warn!(grace_secs = grace.as_secs(), "grace period over: closing remaining connections");
-            Ok(false)
-        }
+        let (app, stopping, live) = (app.clone(), stopping.clone(), live.clone());
+        tokio::spawn(async move {
+            crate::h1::serve_connection(stream, peer, app, stopping).await;
+            drop(live);
+        });
     }
+    tracing::info!("shutdown requested: no new connections, draining in-flight requests");
+    drop(listener);
+    let _ = stopping_tx.send(true);
+    drop(live);
+    let grace = options.shutdown_grace;
+    let drained = tokio::time::timeout(grace, all_done.recv()).await.is_ok();
+    if !drained {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "grace period over: closing remaining connections"
+        );
+    }
+    Ok(drained)
+}
+
+/// A failed accept: a connection reset before it was taken is the client's business;
+/// anything else (out of file descriptors, say) is logged and waited out, so the
+/// loop does not spin.
+async fn accept_failed(err: &io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        err.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %err, "accept failed");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }

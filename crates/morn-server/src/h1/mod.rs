@@ -1,0 +1,157 @@
+//! A lean HTTP/1.1 connection loop for the plain requests that are nearly all of a
+//! gateway's traffic, with hyper behind it for everything else.
+//!
+//! hyper's server runs each request through its dispatcher, a body channel and
+//! several layers of generic state; in the load benchmark that machinery cost about a
+//! fifth of Morn's own work per chat request (callgrind, bench/README.md). Here the
+//! connection's task reads a head, reads the body its `Content-Length` gives, calls
+//! the front door ([`App::serve`]) and writes the answer, head and body in one write
+//! where the body is whole, as nginx does. The lean loop keeps connections alive,
+//! serves pipelined requests in order, and closes idle connections after
+//! [`IDLE_TIMEOUT`].
+//!
+//! What it does not take, it hands over: a request with a chunked body,
+//! `Expect: 100-continue`, an upgrade, HTTP/1.0, a head it cannot parse or one over
+//! 16 KiB, a body over the size limit, or the HTTP/2 preface (see `head.rs`). hyper
+//! then serves the connection from that request on, exactly as before there was a
+//! lean loop, so those cases keep hyper's behaviour and its error answers.
+
+mod handoff;
+mod head;
+mod write;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{Method, Version};
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use self::head::Parsed;
+use self::write::After;
+use crate::front::App;
+
+/// How long a kept-alive connection may sit idle between requests (nginx's default).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// How long a request head may take to arrive once it has begun.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Largest body the lean loop reads into memory; larger ones go to hyper, which
+/// streams them to the handler's own limit.
+const MAX_LEAN_BODY: usize = 8 << 20;
+
+/// Serves one accepted connection until the client closes it, it idles out, or
+/// shutdown begins (`shutdown` turns true): a request in flight then finishes and its
+/// answer says `connection: close`.
+pub(crate) async fn serve_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    app: App,
+    shutdown: watch::Receiver<bool>,
+) {
+    let body_limit = app.max_body_bytes().min(MAX_LEAN_BODY);
+    let mut buf = BytesMut::with_capacity(8 * 1024);
+    // Both made once per connection: a timer set and a watch waited on per request
+    // showed in profiles.
+    let mut stop = std::pin::pin!(stopping(shutdown.clone()));
+    let mut idle = std::pin::pin!(tokio::time::sleep(IDLE_TIMEOUT));
+    let mut last_active = Instant::now();
+    loop {
+        // The next request's first bytes (pipelined ones may already be here).
+        if buf.is_empty() {
+            let read = tokio::select! {
+                biased;
+                () = &mut stop => return,
+                () = &mut idle => {
+                    // A connection that served requests since the timer was set gets a
+                    // new deadline, counted from its last answer.
+                    let deadline = last_active + IDLE_TIMEOUT;
+                    if deadline <= Instant::now() {
+                        return;
+                    }
+                    idle.as_mut().reset(deadline.into());
+                    continue;
+                }
+                read = stream.read_buf(&mut buf) => read,
+            };
+            if !matches!(read, Ok(n) if n > 0) {
+                return;
+            }
+        }
+        let head = match read_head(&mut stream, &mut buf, body_limit).await {
+            Some(Parsed::Lean(head)) => head,
+            Some(Parsed::HandOff) => {
+                return handoff::serve(stream, buf.freeze(), peer, app, stop).await;
+            }
+            Some(Parsed::Bad) => {
+                let _ = stream.write_all(BAD_REQUEST).await;
+                return;
+            }
+            Some(Parsed::Partial) | None => return,
+        };
+        while buf.len() < head.body_len {
+            buf.reserve(head.body_len - buf.len());
+            match stream.read_buf(&mut buf).await {
+                Ok(n) if n > 0 => {}
+                _ => return,
+            }
+        }
+        let body = buf.split_to(head.body_len).freeze();
+        let head_only = head.method == Method::HEAD;
+        let mut request = Request::new(Body::from(body));
+        *request.method_mut() = head.method;
+        *request.uri_mut() = head.uri;
+        *request.version_mut() = Version::HTTP_11;
+        *request.headers_mut() = head.headers;
+        let response = app.serve(request, Some(peer)).await;
+        let close = head.close || *shutdown.borrow();
+        match write::write(&mut stream, response, head_only, close).await {
+            Ok(After::KeepAlive) => last_active = Instant::now(),
+            Ok(After::Close) | Err(_) => return,
+        }
+    }
+}
+
+/// Resolves once shutdown has begun (at once if it already has).
+async fn stopping(mut shutdown: watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`: drop it here, not in the caller.
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// What hyper answers to a head it cannot make sense of.
+const BAD_REQUEST: &[u8] =
+    b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
+/// Reads until `buf` starts with a whole head (or one for hyper). `None` when the
+/// client closed or stalled first.
+async fn read_head(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    body_limit: usize,
+) -> Option<Parsed> {
+    // Nearly always the whole head came with the first read: no timer for that.
+    match head::parse(buf, body_limit) {
+        Parsed::Partial => {}
+        parsed => return Some(parsed),
+    }
+    let reading = async {
+        loop {
+            match head::parse(buf, body_limit) {
+                Parsed::Partial => match stream.read_buf(buf).await {
+                    Ok(n) if n > 0 => {}
+                    _ => return None,
+                },
+                parsed => return Some(parsed),
+            }
+        }
+    };
+    tokio::time::timeout(HEAD_TIMEOUT, reading)
+        .await
+        .ok()
+        .flatten()
+}
