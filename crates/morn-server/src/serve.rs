@@ -16,6 +16,9 @@ use crate::state::AppState;
 pub struct ServeOptions {
     /// How long in-flight requests and streams may run after shutdown begins.
     pub shutdown_grace: Duration,
+    /// How long a kept-alive connection may sit idle between requests before it is
+    /// closed.
+    pub idle_timeout: Duration,
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight
@@ -49,8 +52,9 @@ pub async fn serve(
             tracing::debug!(error = %err, "cannot set TCP_NODELAY");
         }
         let (app, stopping, live) = (app.clone(), stopping.clone(), live.clone());
+        let idle = options.idle_timeout;
         tokio::spawn(async move {
-            crate::h1::serve_connection(stream, peer, app, stopping).await;
+            crate::h1::serve_connection(stream, peer, app, idle, stopping).await;
             drop(live);
         });
     }

@@ -256,6 +256,39 @@ async fn unusual_requests_are_served_by_hyper_on_the_same_connection() {
 }
 
 #[tokio::test]
+async fn a_client_that_hangs_up_cancels_its_request() {
+    let env = TestEnv::start().await.unwrap();
+    let slow = r##"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"wait #mock{\"ttfb_ms\":5000}"}]}"##;
+    let mut wire = Wire::open(&env).await;
+    wire.send(&chat(slow, "")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(wire);
+    // Recorded as closed by the client (499) long before the upstream would answer.
+    let started = std::time::Instant::now();
+    let needle = r#"endpoint="chat",model="gpt-4o-mini",status="499"} 1"#;
+    loop {
+        let metrics = env
+            .http
+            .get(format!("{}/metrics", env.base))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains(needle) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "no cancelled request in /metrics:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
 async fn bodies_over_the_limit_are_refused_in_the_callers_protocol() {
     let env = TestEnv::start().await.unwrap();
     let mut wire = Wire::open(&env).await;

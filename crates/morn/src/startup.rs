@@ -52,6 +52,7 @@ pub async fn serve(settings: Settings, config_path: Option<PathBuf>) -> anyhow::
     tokio::spawn(reload_on_sighup(reload));
     let options = ServeOptions {
         shutdown_grace: settings.shutdown_grace,
+        idle_timeout: settings.idle_timeout,
     };
     let drained = morn_server::serve(listener, state, options, shutdown_signal()).await?;
     refresher.abort();

@@ -209,6 +209,31 @@ async fn the_grace_period_bounds_shutdown() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn idle_connections_close_after_the_idle_timeout() -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = start_mock().await?;
+    let config = config_for(&mock, "[server]\nidle_timeout_secs = 1\n");
+    let morn = Morn::start(&config, &[])?;
+    let mut conn = tokio::net::TcpStream::connect(morn.base.trim_start_matches("http://")).await?;
+    let mut buf = vec![0u8; 8192];
+    for _ in 0..2 {
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: morn\r\n\r\n")
+            .await?;
+        let n = conn.read(&mut buf).await?;
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK\r\n"), "kept alive");
+    }
+    let answered = Instant::now();
+    let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf)).await??;
+    let idle = answered.elapsed();
+    assert_eq!(n, 0, "closed by the server");
+    assert!(
+        idle >= Duration::from_millis(900) && idle < Duration::from_secs(3),
+        "closed after {idle:?} idle, configured 1 s"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn refuses_to_start_without_a_master_key() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (code, _, stderr) =

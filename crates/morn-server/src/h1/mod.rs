@@ -7,8 +7,8 @@
 //! connection's task reads a head, reads the body its `Content-Length` gives, calls
 //! the front door ([`App::serve`]) and writes the answer, head and body in one write
 //! where the body is whole, as nginx does. The lean loop keeps connections alive,
-//! serves pipelined requests in order, and closes idle connections after
-//! [`IDLE_TIMEOUT`].
+//! serves pipelined requests in order, cancels a request whose client hangs up before
+//! its answer (as hyper does), and closes connections left idle (`server.idle_timeout_secs`).
 //!
 //! What it does not take, it hands over: a request with a chunked body,
 //! `Expect: 100-continue`, an upgrade, HTTP/1.0, a head it cannot parse or one over
@@ -35,23 +35,26 @@ use self::head::Parsed;
 use self::write::After;
 use crate::front::App;
 
-/// How long a kept-alive connection may sit idle between requests (nginx's default).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
-
 /// How long a request head may take to arrive once it has begun.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bytes of pipelined requests read while an answer is being made; past this the
+/// connection is not read until the answer is out.
+const MAX_PIPELINED: usize = 64 * 1024;
 
 /// Largest body the lean loop reads into memory; larger ones go to hyper, which
 /// streams them to the handler's own limit.
 const MAX_LEAN_BODY: usize = 8 << 20;
 
-/// Serves one accepted connection until the client closes it, it idles out, or
+/// Serves one accepted connection until the client closes it, it sits idle for
+/// `idle_timeout`, or
 /// shutdown begins (`shutdown` turns true): a request in flight then finishes and its
 /// answer says `connection: close`.
 pub(crate) async fn serve_connection(
     mut stream: TcpStream,
     peer: SocketAddr,
     app: App,
+    idle_timeout: Duration,
     shutdown: watch::Receiver<bool>,
 ) {
     let body_limit = app.max_body_bytes().min(MAX_LEAN_BODY);
@@ -59,7 +62,7 @@ pub(crate) async fn serve_connection(
     // Both made once per connection: a timer set and a watch waited on per request
     // showed in profiles.
     let mut stop = std::pin::pin!(stopping(shutdown.clone()));
-    let mut idle = std::pin::pin!(tokio::time::sleep(IDLE_TIMEOUT));
+    let mut idle = std::pin::pin!(tokio::time::sleep(idle_timeout));
     let mut last_active = Instant::now();
     loop {
         // The next request's first bytes (pipelined ones may already be here).
@@ -70,7 +73,7 @@ pub(crate) async fn serve_connection(
                 () = &mut idle => {
                     // A connection that served requests since the timer was set gets a
                     // new deadline, counted from its last answer.
-                    let deadline = last_active + IDLE_TIMEOUT;
+                    let deadline = last_active + idle_timeout;
                     if deadline <= Instant::now() {
                         return;
                     }
@@ -108,7 +111,21 @@ pub(crate) async fn serve_connection(
         *request.uri_mut() = head.uri;
         *request.version_mut() = Version::HTTP_11;
         *request.headers_mut() = head.headers;
-        let response = app.serve(request, Some(peer)).await;
+        let mut served = app.serve(request, Some(peer));
+        let response = loop {
+            tokio::select! {
+                biased;
+                response = &mut served => break response,
+                // The connection is watched while the answer is made: a client that
+                // hangs up cancels its request, and with it the upstream call (it is
+                // recorded as `client_closed`). Bytes of a pipelined next request are
+                // kept for later.
+                read = stream.read_buf(&mut buf), if buf.len() < MAX_PIPELINED => match read {
+                    Ok(n) if n > 0 => {}
+                    _ => return,
+                },
+            }
+        };
         let close = head.close || *shutdown.borrow();
         match write::write(&mut stream, response, head_only, close).await {
             Ok(After::KeepAlive) => last_active = Instant::now(),

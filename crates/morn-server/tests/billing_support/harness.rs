@@ -89,6 +89,7 @@ impl Env {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let options = ServeOptions {
             shutdown_grace: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(75),
         };
         tokio::spawn(morn_server::serve(listener, state, options, async {
             let _ = rx.await;

@@ -163,6 +163,7 @@ impl TestEnv {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let options = ServeOptions {
             shutdown_grace: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(75),
         };
         tokio::spawn(morn_server::serve(listener, state, options, async {
             let _ = rx.await;

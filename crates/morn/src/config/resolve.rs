@@ -19,6 +19,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub shutdown_grace: Duration,
+    pub idle_timeout: Duration,
     pub max_body_bytes: usize,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -58,6 +59,9 @@ pub fn resolve(
             ),
         ));
     });
+    if config.server.idle_timeout_secs == 0 {
+        problems.push(locator.problem("server.idle_timeout_secs", "must be at least 1"));
+    }
     if config.server.max_body_bytes < 1024 {
         problems.push(locator.problem("server.max_body_bytes", "must be at least 1024"));
     }
@@ -170,6 +174,7 @@ pub fn resolve(
         listen,
         data_dir: config.server.data_dir.clone(),
         shutdown_grace: Duration::from_secs(config.server.shutdown_grace_secs),
+        idle_timeout: Duration::from_secs(config.server.idle_timeout_secs),
         max_body_bytes: config.server.max_body_bytes,
         log_format: config.log.format,
         log_level: config.log.level.clone(),

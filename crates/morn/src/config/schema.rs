@@ -207,6 +207,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Seconds in-flight requests and streams get to finish after SIGINT/SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Seconds a kept-alive client connection may sit idle between requests.
+    pub idle_timeout_secs: u64,
     /// Largest accepted request body (images inline as base64 make bodies large).
     pub max_body_bytes: usize,
 }
@@ -217,6 +219,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./morn-data"),
             shutdown_grace_secs: 30,
+            idle_timeout_secs: 75,
             max_body_bytes: 32 * 1024 * 1024,
         }
     }
