@@ -65,7 +65,9 @@ struct Relay {
 impl Relay {
     /// Encodes events until there are bytes to send; `None` once the stream is over.
     async fn next_chunk(&mut self) -> Option<Bytes> {
-        let mut out = Vec::new();
+        // Room for a few encoded chunks: growing from empty reallocated it about six
+        // times per chunk (callgrind).
+        let mut out = Vec::with_capacity(1024);
         // Encode everything already decoded into one chunk: one write to the client per
         // upstream read instead of one per event.
         while out.is_empty() || (!self.finished && self.stream.is_ready()) {
