@@ -1,7 +1,8 @@
 //! HTTP/1.1 on the wire, byte for byte: keep-alive, pipelining, `Connection: close`,
 //! `HEAD`, chunked SSE answers, and the requests the lean connection loop hands to
-//! hyper (chunked bodies, `Expect: 100-continue`, HTTP/1.0, malformed heads), each
-//! followed by another request on the same connection where HTTP allows one.
+//! hyper (chunked bodies, `Expect: 100-continue`, HTTP/1.0, malformed heads, HTTP/2
+//! with prior knowledge), each followed by another request on the same connection
+//! where HTTP allows one.
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod common;
@@ -285,6 +286,34 @@ async fn a_client_that_hangs_up_cancels_its_request() {
             "no cancelled request in /metrics:\n{metrics}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn http2_with_prior_knowledge_is_served_too() {
+    let env = TestEnv::start().await.unwrap();
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let response = h2
+            .post(format!("{}/v1/chat/completions", env.base))
+            .bearer_auth(KEY)
+            .header("content-type", "application/json")
+            .body(CHAT)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.version(), reqwest::Version::HTTP_2);
+        assert_eq!(response.status(), 200);
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("\"chat.completion\"")
+        );
     }
 }
 
