@@ -318,6 +318,49 @@ async fn http2_with_prior_knowledge_is_served_too() {
 }
 
 #[tokio::test]
+async fn shutdown_closes_idle_connections_and_lets_streams_finish() {
+    let mut env = TestEnv::start().await.unwrap();
+    // Idle on the lean loop, idle under hyper (handed over by a chunked body), and a
+    // stream in flight (five chunks 200 ms apart).
+    let mut lean = Wire::open(&env).await;
+    lean.send(HEALTH).await;
+    assert_eq!(lean.answer(false).await.status, 200);
+    let mut handed = Wire::open(&env).await;
+    handed
+        .send(&format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: morn\r\nAuthorization: Bearer {KEY}\r\n\
+             Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{CHAT}\r\n0\r\n\r\n",
+            CHAT.len()
+        ))
+        .await;
+    assert_eq!(handed.answer(false).await.status, 200);
+    let mut streaming = Wire::open(&env).await;
+    let slow = r##"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi #mock{\"chunks\":5,\"chunk_gap_ms\":200}"}]}"##;
+    streaming.send(&chat(slow, "")).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    env.begin_shutdown();
+    let started = std::time::Instant::now();
+    assert!(lean.closed().await, "an idle lean connection closes");
+    assert!(handed.closed().await, "an idle hyper connection closes");
+    assert!(
+        // Well before the 5 s grace period: idle connections do not wait for it.
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let stream = streaming.answer(false).await;
+    assert_eq!(stream.status, 200);
+    assert!(stream.body.ends_with("data: [DONE]\n\n"), "{}", stream.body);
+    assert!(streaming.closed().await, "closed after its last answer");
+    let addr = env.base.trim_start_matches("http://").to_owned();
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "no longer accepting"
+    );
+}
+
+#[tokio::test]
 async fn bodies_over_the_limit_are_refused_in_the_callers_protocol() {
     let env = TestEnv::start().await.unwrap();
     let mut wire = Wire::open(&env).await;

@@ -49,7 +49,8 @@ const MAX_LEAN_BODY: usize = 8 << 20;
 
 /// Serves one accepted connection until the client closes it, it sits idle for
 /// `idle_timeout`, or shutdown begins (`shutdown` turns true): a request in flight
-/// then finishes and its answer says `connection: close`.
+/// then finishes (its answer says `connection: close` if its head is still to be
+/// written) and the connection closes.
 pub(crate) async fn serve_connection(
     mut stream: TcpStream,
     peer: SocketAddr,

@@ -267,6 +267,15 @@ pub fn fast_health(cooldown: Duration) -> HealthConfig {
     }
 }
 
+impl TestEnv {
+    /// Begins a graceful shutdown of the server, as SIGTERM would.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
 impl Drop for TestEnv {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
