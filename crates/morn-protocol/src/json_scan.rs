@@ -99,6 +99,13 @@ fn first_stop(word: [u8; 8]) -> Option<usize> {
     (found != 0).then(|| found.trailing_zeros() as usize / 8)
 }
 
+/// The value of an ASCII digit; `None` for anything else (a sign, a fraction or an
+/// exponent in a number read as an integer).
+#[inline]
+fn digit(b: u8) -> Option<u8> {
+    b.is_ascii_digit().then(|| b - b'0')
+}
+
 /// The members of an object already read, one bit each, to refuse one given twice
 /// (as `serde`'s derived readers do).
 #[derive(Debug, Default)]
@@ -246,16 +253,29 @@ impl<'a> Cursor<'a> {
     /// An integer that fits an `i64` (no fraction, no exponent).
     pub fn int(&mut self) -> Option<i64> {
         let text = self.number()?;
-        std::str::from_utf8(text).ok()?.parse().ok()
+        match text.split_first() {
+            // Accumulated downwards, so `i64::MIN` fits.
+            Some((b'-', digits)) => digits.iter().try_fold(0i64, |value, &b| {
+                value.checked_mul(10)?.checked_sub(i64::from(digit(b)?))
+            }),
+            _ => text.iter().try_fold(0i64, |value, &b| {
+                value.checked_mul(10)?.checked_add(i64::from(digit(b)?))
+            }),
+        }
     }
 
-    /// `null` (`Some(None)`) or an integer that fits a `u64`, as `Option<u64>` reads.
+    /// `null` (`Some(None)`) or an integer that fits a `u64`, as `Option<u64>` reads
+    /// (a minus sign, even on zero, is refused, as `u64::from_str` refuses it).
     pub fn opt_u64(&mut self) -> Option<Option<u64>> {
         if self.null() {
             return Some(None);
         }
         let text = self.number()?;
-        std::str::from_utf8(text).ok()?.parse().ok().map(Some)
+        text.iter()
+            .try_fold(0u64, |value, &b| {
+                value.checked_mul(10)?.checked_add(u64::from(digit(b)?))
+            })
+            .map(Some)
     }
 
     /// Any value, skipped; where it lies.
@@ -452,5 +472,49 @@ mod tests {
                 "skipped 34..37"
             ]
         );
+    }
+
+    /// The integer readers agree with `str::parse` of the number the cursor reads, on
+    /// every number form, at and past the types' limits.
+    #[test]
+    fn integers_read_as_str_parse_reads_them() {
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "-42",
+            "1.5",
+            "1e3",
+            "-1E-2",
+            "10.0",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551615",
+            "18446744073709551616",
+            "00",
+            "-",
+            "+1",
+            "",
+            "12345678901234567890123",
+            "x",
+        ] {
+            let number = Cursor::new(text.as_bytes()).number();
+            let as_text = number.map(|n| std::str::from_utf8(n).unwrap_or_default());
+            let expected_int = as_text.and_then(|t| t.parse::<i64>().ok());
+            let expected_u64 = as_text.and_then(|t| t.parse::<u64>().ok());
+            assert_eq!(
+                Cursor::new(text.as_bytes()).int(),
+                expected_int,
+                "int {text:?}"
+            );
+            assert_eq!(
+                Cursor::new(text.as_bytes()).opt_u64(),
+                expected_u64.map(Some),
+                "u64 {text:?}"
+            );
+        }
+        assert_eq!(Cursor::new(b"null").opt_u64(), Some(None));
     }
 }
