@@ -16,6 +16,7 @@ mod serve;
 mod state;
 mod stream;
 pub mod tenancy;
+mod workers;
 
 pub use front::{App, app};
 pub use serve::{ServeOptions, serve};
