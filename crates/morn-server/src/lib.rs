@@ -16,7 +16,6 @@ mod serve;
 mod state;
 mod stream;
 pub mod tenancy;
-mod workers;
 
 pub use front::{App, app};
 pub use serve::{ServeOptions, serve};

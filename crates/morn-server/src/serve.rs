@@ -1,6 +1,5 @@
-//! The server loop: accept with TCP_NODELAY, hand each connection to a worker
-//! (`workers.rs`) that serves it on its own task (`h1/`), stop on a signal, drain
-//! within a grace period.
+//! The server loop: accept with TCP_NODELAY, serve each connection on its own task
+//! (`h1/`), stop on a signal, drain within a grace period.
 
 use std::future::Future;
 use std::io;
@@ -11,7 +10,6 @@ use tokio::sync::{mpsc, watch};
 
 use crate::front::app;
 use crate::state::AppState;
-use crate::workers::{ConnectionSetup, Workers};
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -21,9 +19,6 @@ pub struct ServeOptions {
     /// How long a kept-alive connection may sit idle between requests before it is
     /// closed.
     pub idle_timeout: Duration,
-    /// Worker threads serving connections, each with its own runtime (at least 1;
-    /// one per core is the usual choice).
-    pub workers: usize,
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight
@@ -40,14 +35,6 @@ pub async fn serve(
     // sees the channel close once the last connection has ended.
     let (stopping_tx, stopping) = watch::channel(false);
     let (live, mut all_done) = mpsc::channel::<()>(1);
-    let setup = ConnectionSetup {
-        app,
-        idle_timeout: options.idle_timeout,
-        stopping,
-        live,
-    };
-    let workers = Workers::start(options.workers.max(1), &setup)?;
-    drop(setup);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -64,13 +51,17 @@ pub async fn serve(
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(error = %err, "cannot set TCP_NODELAY");
         }
-        workers.dispatch(stream, peer);
+        let (app, stopping, live) = (app.clone(), stopping.clone(), live.clone());
+        let idle = options.idle_timeout;
+        tokio::spawn(async move {
+            crate::h1::serve_connection(stream, peer, app, idle, stopping).await;
+            drop(live);
+        });
     }
     tracing::info!("shutdown requested: no new connections, draining in-flight requests");
     drop(listener);
     let _ = stopping_tx.send(true);
-    // The workers' inboxes close: each lets its connections finish.
-    drop(workers);
+    drop(live);
     let grace = options.shutdown_grace;
     let drained = tokio::time::timeout(grace, all_done.recv()).await.is_ok();
     if !drained {

@@ -53,7 +53,6 @@ pub async fn serve(settings: Settings, config_path: Option<PathBuf>) -> anyhow::
     let options = ServeOptions {
         shutdown_grace: settings.shutdown_grace,
         idle_timeout: settings.idle_timeout,
-        workers: settings.workers,
     };
     let drained = morn_server::serve(listener, state, options, shutdown_signal()).await?;
     refresher.abort();

@@ -228,20 +228,3 @@ weight = 0
     }
     Ok(())
 }
-
-#[test]
-fn reports_a_worker_count_out_of_range() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("workers.toml");
-    let file = path.to_string_lossy().into_owned();
-    for (value, ok) in [("0", false), ("1025", false), ("1", true), ("8", true)] {
-        std::fs::write(&path, format!("[server]\nworkers = {value}\n"))?;
-        let (code, stdout, _) = run_morn(&["config", "check", &file], &[], dir.path())?;
-        assert_eq!(code == 0, ok, "workers = {value}: {stdout}");
-        if !ok {
-            let expect = format!("{file}:2: `server.workers`: must be between 1 and 1024");
-            assert!(stdout.contains(&expect), "{stdout}");
-        }
-    }
-    Ok(())
-}

@@ -90,8 +90,6 @@ impl Env {
         let options = ServeOptions {
             shutdown_grace: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(75),
-            // Two, so tests exercise connections spread over workers.
-            workers: 2,
         };
         tokio::spawn(morn_server::serve(listener, state, options, async {
             let _ = rx.await;

@@ -164,8 +164,6 @@ impl TestEnv {
         let options = ServeOptions {
             shutdown_grace: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(75),
-            // Two, so tests exercise connections spread over workers.
-            workers: 2,
         };
         tokio::spawn(morn_server::serve(listener, state, options, async {
             let _ = rx.await;

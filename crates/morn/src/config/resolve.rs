@@ -13,9 +13,6 @@ pub use super::routes::ModelSettings;
 use super::load::{Locator, Problem};
 use super::schema::{Config, LogFormat, SecretRef};
 
-/// Most connection workers `server.workers` may ask for.
-const MAX_WORKERS: usize = 1024;
-
 /// Validated runtime settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -23,8 +20,6 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub shutdown_grace: Duration,
     pub idle_timeout: Duration,
-    /// Connection worker threads (`server.workers`, else one per core).
-    pub workers: usize,
     pub max_body_bytes: usize,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -66,16 +61,6 @@ pub fn resolve(
     });
     if config.server.idle_timeout_secs == 0 {
         problems.push(locator.problem("server.idle_timeout_secs", "must be at least 1"));
-    }
-    if config
-        .server
-        .workers
-        .is_some_and(|n| !(1..=MAX_WORKERS).contains(&n))
-    {
-        problems.push(locator.problem(
-            "server.workers",
-            format!("must be between 1 and {MAX_WORKERS}"),
-        ));
     }
     if config.server.max_body_bytes < 1024 {
         problems.push(locator.problem("server.max_body_bytes", "must be at least 1024"));
@@ -190,9 +175,6 @@ pub fn resolve(
         data_dir: config.server.data_dir.clone(),
         shutdown_grace: Duration::from_secs(config.server.shutdown_grace_secs),
         idle_timeout: Duration::from_secs(config.server.idle_timeout_secs),
-        workers: config.server.workers.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-        }),
         max_body_bytes: config.server.max_body_bytes,
         log_format: config.log.format,
         log_level: config.log.level.clone(),

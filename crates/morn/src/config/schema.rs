@@ -209,9 +209,6 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// Seconds a kept-alive client connection may sit idle between requests.
     pub idle_timeout_secs: u64,
-    /// Threads serving client connections, each with its own runtime. Unset: one per
-    /// core.
-    pub workers: Option<usize>,
     /// Largest accepted request body (images inline as base64 make bodies large).
     pub max_body_bytes: usize,
 }
@@ -223,7 +220,6 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("./morn-data"),
             shutdown_grace_secs: 30,
             idle_timeout_secs: 75,
-            workers: None,
             max_body_bytes: 32 * 1024 * 1024,
         }
     }
