@@ -43,6 +43,14 @@ impl SseParser {
     /// every stream, so it avoids per-line buffers.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
         let mut out = Vec::new();
+        self.push_into(chunk, &mut out);
+        out
+    }
+
+    /// As [`push`](Self::push), appending the events to `out`: a caller that reads a
+    /// whole stream can reuse one vector's room for every read (growing a new one per
+    /// read showed in profiles).
+    pub fn push_into(&mut self, chunk: &[u8], out: &mut Vec<SseEvent>) {
         let mut rest = chunk;
         if self.pending_cr {
             self.pending_cr = false;
@@ -51,16 +59,15 @@ impl SseParser {
             }
         }
         if self.buf.is_empty() {
-            let used = self.lines(rest, &mut out);
+            let used = self.lines(rest, out);
             self.buf.extend_from_slice(&rest[used..]);
         } else {
             let mut buf = std::mem::take(&mut self.buf);
             buf.extend_from_slice(rest);
-            let used = self.lines(&buf, &mut out);
+            let used = self.lines(&buf, out);
             buf.drain(..used);
             self.buf = buf;
         }
-        out
     }
 
     /// Handles every complete line of `bytes`; returns how many bytes that used.
