@@ -19,6 +19,9 @@ pub struct ServeOptions {
     /// How long a kept-alive connection may sit idle between requests before it is
     /// closed.
     pub idle_timeout: Duration,
+    /// How long a request head may take to arrive once it has begun, and how long a
+    /// request body may pause between two reads; past it the connection is closed.
+    pub read_timeout: Duration,
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight
@@ -52,9 +55,12 @@ pub async fn serve(
             tracing::debug!(error = %err, "cannot set TCP_NODELAY");
         }
         let (app, stopping, live) = (app.clone(), stopping.clone(), live.clone());
-        let idle = options.idle_timeout;
+        let timeouts = crate::h1::ConnectionTimeouts {
+            idle: options.idle_timeout,
+            read: options.read_timeout,
+        };
         tokio::spawn(async move {
-            crate::h1::serve_connection(stream, peer, app, idle, stopping).await;
+            crate::h1::serve_connection(stream, peer, app, timeouts, stopping).await;
             drop(live);
         });
     }

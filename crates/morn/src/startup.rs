@@ -53,6 +53,7 @@ pub async fn serve(settings: Settings, config_path: Option<PathBuf>) -> anyhow::
     let options = ServeOptions {
         shutdown_grace: settings.shutdown_grace,
         idle_timeout: settings.idle_timeout,
+        read_timeout: settings.read_timeout,
     };
     let drained = morn_server::serve(listener, state, options, shutdown_signal()).await?;
     refresher.abort();

@@ -228,3 +228,21 @@ weight = 0
     }
     Ok(())
 }
+
+#[test]
+fn reports_timeouts_of_zero() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("timeouts.toml");
+    let file = path.to_string_lossy().into_owned();
+    std::fs::write(
+        &path,
+        "[server]\nidle_timeout_secs = 0\nread_timeout_secs = 0\n",
+    )?;
+    let (code, stdout, _) = run_morn(&["config", "check", &file], &[], dir.path())?;
+    assert_eq!(code, 1, "{stdout}");
+    for (line, key) in [(2, "idle_timeout_secs"), (3, "read_timeout_secs")] {
+        let expect = format!("{file}:{line}: `server.{key}`: must be at least 1");
+        assert!(stdout.contains(&expect), "missing {expect:?} in:\n{stdout}");
+    }
+    Ok(())
+}

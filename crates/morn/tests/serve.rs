@@ -351,3 +351,48 @@ async fn first_start_bootstraps_from_the_environment() -> anyhow::Result<()> {
     assert!(stderr.contains("already exists"), "{stderr}");
     Ok(())
 }
+
+/// A head that stops half way, and a body that stops short of its `Content-Length`,
+/// both get the connection closed after `read_timeout_secs`, with no answer; a whole
+/// request on another connection is served meanwhile.
+#[tokio::test]
+async fn stalled_heads_and_bodies_close_after_the_read_timeout() -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = start_mock().await?;
+    let config = config_for(&mock, "[server]\nread_timeout_secs = 1\n");
+    let morn = Morn::start(&config, &[])?;
+    let addr = morn.base.trim_start_matches("http://").to_owned();
+    let stalls: [&[u8]; 2] = [
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: morn\r\nContent-Le",
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: morn\r\nContent-Length: 10\r\n\r\n{\"a\"",
+    ];
+    for stall in stalls {
+        let mut conn = tokio::net::TcpStream::connect(&addr).await?;
+        conn.write_all(stall).await?;
+        let sent = Instant::now();
+        // The server still answers others while this connection waits.
+        let mut other = tokio::net::TcpStream::connect(&addr).await?;
+        other
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: morn\r\n\r\n")
+            .await?;
+        let mut buf = vec![0u8; 1024];
+        let n = other.read(&mut buf).await?;
+        assert!(
+            buf[..n].starts_with(b"HTTP/1.1 200 OK\r\n"),
+            "served meanwhile"
+        );
+        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf)).await??;
+        let waited = sent.elapsed();
+        assert_eq!(
+            n,
+            0,
+            "closed without an answer: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        assert!(
+            waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+            "closed after {waited:?}, configured 1 s"
+        );
+    }
+    Ok(())
+}

@@ -36,9 +36,6 @@ use self::head::Parsed;
 use self::write::After;
 use crate::front::App;
 
-/// How long a request head may take to arrive once it has begun.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Bytes of pipelined requests read while an answer is being made; past this the
 /// connection is not read until the answer is out.
 const MAX_PIPELINED: usize = 64 * 1024;
@@ -46,6 +43,15 @@ const MAX_PIPELINED: usize = 64 * 1024;
 /// Largest body the lean loop reads into memory; larger ones go to hyper, which
 /// streams them to the handler's own limit.
 const MAX_LEAN_BODY: usize = 8 << 20;
+
+/// How long a connection may wait on its client.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnectionTimeouts {
+    /// Between requests on a kept-alive connection.
+    pub idle: Duration,
+    /// For a request head to arrive once it has begun, and between reads of a body.
+    pub read: Duration,
+}
 
 /// Serves one accepted connection until the client closes it, it sits idle for
 /// `idle_timeout`, or shutdown begins (`shutdown` turns true): a request in flight
@@ -55,9 +61,13 @@ pub(crate) async fn serve_connection(
     mut stream: TcpStream,
     peer: SocketAddr,
     app: App,
-    idle_timeout: Duration,
+    timeouts: ConnectionTimeouts,
     shutdown: watch::Receiver<bool>,
 ) {
+    let ConnectionTimeouts {
+        idle: idle_timeout,
+        read: read_timeout,
+    } = timeouts;
     let body_limit = app.max_body_bytes().min(MAX_LEAN_BODY);
     let mut buf = BytesMut::with_capacity(8 * 1024);
     // Both made once per connection: a timer set and a watch waited on per request
@@ -87,7 +97,7 @@ pub(crate) async fn serve_connection(
                 return;
             }
         }
-        let head = match read_head(&mut stream, &mut buf, body_limit).await {
+        let head = match read_head(&mut stream, &mut buf, body_limit, read_timeout).await {
             Some(Parsed::Lean(head)) => head,
             Some(Parsed::HandOff) => {
                 return handoff::serve(stream, buf.freeze(), peer, app, stop).await;
@@ -98,10 +108,12 @@ pub(crate) async fn serve_connection(
             }
             Some(Parsed::Partial) | None => return,
         };
+        // Nearly always the body came with the head: no timer for that. A body that
+        // trickles in gets `read_timeout` between reads (nginx's `client_body_timeout`).
         while buf.len() < head.body_len {
             buf.reserve(head.body_len - buf.len());
-            match stream.read_buf(&mut buf).await {
-                Ok(n) if n > 0 => {}
+            match tokio::time::timeout(read_timeout, stream.read_buf(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => {}
                 _ => return,
             }
         }
@@ -146,11 +158,12 @@ const BAD_REQUEST: &[u8] =
     b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 
 /// Reads until `buf` starts with a whole head (or one for hyper). `None` when the
-/// client closed or stalled first.
+/// client closed first, or the head took longer than `timeout` from its first byte.
 async fn read_head(
     stream: &mut TcpStream,
     buf: &mut BytesMut,
     body_limit: usize,
+    timeout: Duration,
 ) -> Option<Parsed> {
     // Nearly always the whole head came with the first read: no timer for that.
     match head::parse(buf, body_limit) {
@@ -168,8 +181,5 @@ async fn read_head(
             }
         }
     };
-    tokio::time::timeout(HEAD_TIMEOUT, reading)
-        .await
-        .ok()
-        .flatten()
+    tokio::time::timeout(timeout, reading).await.ok().flatten()
 }

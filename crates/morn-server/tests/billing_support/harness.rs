@@ -90,6 +90,7 @@ impl Env {
         let options = ServeOptions {
             shutdown_grace: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(75),
+            read_timeout: Duration::from_secs(30),
         };
         tokio::spawn(morn_server::serve(listener, state, options, async {
             let _ = rx.await;

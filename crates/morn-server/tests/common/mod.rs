@@ -164,6 +164,7 @@ impl TestEnv {
         let options = ServeOptions {
             shutdown_grace: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(75),
+            read_timeout: Duration::from_secs(30),
         };
         tokio::spawn(morn_server::serve(listener, state, options, async {
             let _ = rx.await;

@@ -20,6 +20,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub shutdown_grace: Duration,
     pub idle_timeout: Duration,
+    /// `server.read_timeout_secs`.
+    pub read_timeout: Duration,
     pub max_body_bytes: usize,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -61,6 +63,9 @@ pub fn resolve(
     });
     if config.server.idle_timeout_secs == 0 {
         problems.push(locator.problem("server.idle_timeout_secs", "must be at least 1"));
+    }
+    if config.server.read_timeout_secs == 0 {
+        problems.push(locator.problem("server.read_timeout_secs", "must be at least 1"));
     }
     if config.server.max_body_bytes < 1024 {
         problems.push(locator.problem("server.max_body_bytes", "must be at least 1024"));
@@ -175,6 +180,7 @@ pub fn resolve(
         data_dir: config.server.data_dir.clone(),
         shutdown_grace: Duration::from_secs(config.server.shutdown_grace_secs),
         idle_timeout: Duration::from_secs(config.server.idle_timeout_secs),
+        read_timeout: Duration::from_secs(config.server.read_timeout_secs),
         max_body_bytes: config.server.max_body_bytes,
         log_format: config.log.format,
         log_level: config.log.level.clone(),

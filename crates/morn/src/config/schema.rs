@@ -209,6 +209,9 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// Seconds a kept-alive client connection may sit idle between requests.
     pub idle_timeout_secs: u64,
+    /// Seconds a request head may take once begun, and a request body may pause
+    /// between two reads.
+    pub read_timeout_secs: u64,
     /// Largest accepted request body (images inline as base64 make bodies large).
     pub max_body_bytes: usize,
 }
@@ -220,6 +223,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("./morn-data"),
             shutdown_grace_secs: 30,
             idle_timeout_secs: 75,
+            read_timeout_secs: 30,
             max_body_bytes: 32 * 1024 * 1024,
         }
     }
