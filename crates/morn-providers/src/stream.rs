@@ -71,7 +71,8 @@ pub struct EventStream {
     decoder: Box<dyn StreamDecoder>,
     pending: VecDeque<StreamEvent>,
     /// Room reused by every read: the SSE events one read completed, and what they
-    /// decoded to (vectors grown afresh per read were ~3% of a stream's cost).
+    /// decoded to (growing fresh vectors per read cost ~1.2 k of a streamed answer's
+    /// ~245 k instructions).
     sse_events: Vec<SseEvent>,
     decoded: Vec<StreamEvent>,
     done: bool,

@@ -9,7 +9,8 @@
 //! head and body in one write where the body is whole, as nginx does. The loop keeps
 //! connections alive, serves pipelined requests in order, cancels a request whose
 //! client hangs up before its answer (as hyper does), and closes connections left idle
-//! (`server.idle_timeout_secs`).
+//! (`server.idle_timeout_secs`) or whose head or body stalls (`server.read_timeout_secs`;
+//! connections handed to hyper have neither timeout on heads or bodies).
 //!
 //! What it does not take, it hands over: a request with a chunked body,
 //! `Expect: 100-continue`, an upgrade, HTTP/1.0, a head it cannot parse or one over
