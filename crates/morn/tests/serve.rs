@@ -396,3 +396,85 @@ async fn stalled_heads_and_bodies_close_after_the_read_timeout() -> anyhow::Resu
     }
     Ok(())
 }
+
+/// Reads from `conn` until it closes (or 5 s pass); what arrived and when it closed.
+async fn read_until_closed(conn: &mut tokio::net::TcpStream) -> anyhow::Result<(String, Instant)> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf)).await??;
+        if n == 0 {
+            return Ok((String::from_utf8_lossy(&got).into_owned(), Instant::now()));
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// A chunked body is served by hyper (the lean loop hands the connection over), and
+/// that connection keeps the read timeout: a chunked body that stalls gets a 408 in
+/// the caller's protocol and the connection closes; after a chunked request, a head
+/// that stalls, or the kept-alive connection left waiting, is closed too.
+#[tokio::test]
+async fn connections_served_by_hyper_keep_the_read_timeout() -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = start_mock().await?;
+    let config = config_for(&mock, "[server]\nread_timeout_secs = 1\n");
+    let morn = Morn::start(&config, &[])?;
+    let addr = morn.base.trim_start_matches("http://").to_owned();
+    let chunked_head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: morn\r\nAuthorization: Bearer {KEY}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+
+    // A chunked body that stops half-way.
+    let mut conn = tokio::net::TcpStream::connect(&addr).await?;
+    conn.write_all(format!("{chunked_head}5\r\n{{\"mod\r\n").as_bytes())
+        .await?;
+    let sent = Instant::now();
+    let (answer, closed) = read_until_closed(&mut conn).await?;
+    let waited = closed - sent;
+    assert!(
+        answer.starts_with("HTTP/1.1 408 "),
+        "a 408 for the stalled body: {answer:?}"
+    );
+    assert!(
+        answer.contains(r#""code":"request_timeout""#),
+        "in OpenAI's error shape: {answer:?}"
+    );
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+        "closed after {waited:?}, configured 1 s"
+    );
+
+    // A whole chunked request is answered; on that connection (now hyper's), a second
+    // head that stalls, and then a connection that just waits, are closed.
+    let body = chat_body("gpt-4o-mini", "hi", false).to_string();
+    let whole = format!("{chunked_head}{:x}\r\n{body}\r\n0\r\n\r\n", body.len());
+    for next in [&b"GET /healthz HTTP/1.1\r\nHo"[..], b""] {
+        let mut conn = tokio::net::TcpStream::connect(&addr).await?;
+        conn.write_all(whole.as_bytes()).await?;
+        let mut buf = vec![0u8; 8192];
+        let n = conn.read(&mut buf).await?;
+        assert!(
+            buf[..n].starts_with(b"HTTP/1.1 200 OK\r\n"),
+            "{:?}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        // The whole answer is in (the mock's answer is small, and the head says how long).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        conn.write_all(next).await?;
+        let sent = Instant::now();
+        let (rest, closed) = read_until_closed(&mut conn).await?;
+        let waited = closed - sent;
+        assert!(
+            !rest.contains("HTTP/1.1"),
+            "no answer to a stalled head: {rest:?}"
+        );
+        assert!(
+            waited >= Duration::from_millis(700) && waited < Duration::from_secs(3),
+            "closed after {waited:?}, configured 1 s"
+        );
+    }
+    Ok(())
+}

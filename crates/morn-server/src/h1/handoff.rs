@@ -1,6 +1,14 @@
 //! Handing a connection to hyper: the bytes the lean loop already read are replayed
 //! first, so hyper sees the connection from the start of the request it takes over,
 //! and serves it (and every later request on it) through the same front door.
+//!
+//! The connection keeps the lean loop's limits on slow clients, as far as hyper can
+//! hold them: a request head must be complete within the shorter of the idle and read
+//! timeouts, counted from the end of the previous answer (hyper's header timer also
+//! runs while a kept-alive connection waits, so it is the idle limit as well), and a
+//! request body may pause no longer than the read timeout between two pieces
+//! ([`ReadTimeoutBody`]). Without these, a client sending a chunked body, or any
+//! request after one, could hold a connection open for ever by trickling bytes.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -8,15 +16,18 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::Body;
 use bytes::{Buf, Bytes};
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::time::Sleep;
 
+use super::ConnectionTimeouts;
 use crate::front::App;
 
 /// Serves the rest of the connection with hyper (HTTP/1 or, for a client starting
@@ -27,14 +38,20 @@ pub(super) async fn serve(
     read: Bytes,
     peer: SocketAddr,
     app: App,
+    timeouts: ConnectionTimeouts,
     stop: Pin<&mut impl Future<Output = ()>>,
 ) {
     let io = TokioIo::new(Replay { read, stream });
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        let served = app.serve(request.map(Body::new), Some(peer));
+        let request = request.map(|body| Body::new(ReadTimeoutBody::new(body, timeouts.read)));
+        let served = app.serve(request, Some(peer));
         async move { Ok::<_, Infallible>(served.await) }
     });
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.idle.min(timeouts.read));
     let connection = builder.serve_connection_with_upgrades(io, service);
     let mut connection = std::pin::pin!(connection);
     tokio::select! {
@@ -103,3 +120,71 @@ impl AsyncWrite for Replay {
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
+
+/// A request body that fails with [`BodyReadTimeout`] when its next piece does not
+/// arrive within `limit` (nginx's `client_body_timeout`). The timer exists only while
+/// the body is waiting, so a body that arrives whole costs nothing.
+struct ReadTimeoutBody {
+    inner: Incoming,
+    limit: Duration,
+    waiting: Option<Pin<Box<Sleep>>>,
+}
+
+impl ReadTimeoutBody {
+    fn new(inner: Incoming, limit: Duration) -> Self {
+        Self {
+            inner,
+            limit,
+            waiting: None,
+        }
+    }
+}
+
+impl HttpBody for ReadTimeoutBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                this.waiting = None;
+                Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                let limit = this.limit;
+                let waiting = this
+                    .waiting
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                match waiting.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyReadTimeout(limit))))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A request body paused longer than the read timeout (`body.rs` answers it with a
+/// 408 in the caller's protocol).
+#[derive(Debug)]
+pub(crate) struct BodyReadTimeout(Duration);
+
+impl std::fmt::Display for BodyReadTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "request body paused for over {} s", self.0.as_secs())
+    }
+}
+
+impl std::error::Error for BodyReadTimeout {}

@@ -10,7 +10,7 @@
 //! connections alive, serves pipelined requests in order, cancels a request whose
 //! client hangs up before its answer (as hyper does), and closes connections left idle
 //! (`server.idle_timeout_secs`) or whose head or body stalls (`server.read_timeout_secs`;
-//! connections handed to hyper have neither timeout on heads or bodies).
+//! `handoff.rs` holds connections handed to hyper to the same limits).
 //!
 //! What it does not take, it hands over: a request with a chunked body,
 //! `Expect: 100-continue`, an upgrade, HTTP/1.0, a head it cannot parse or one over
@@ -21,6 +21,8 @@
 mod handoff;
 mod head;
 mod write;
+
+pub(crate) use self::handoff::BodyReadTimeout;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -101,7 +103,7 @@ pub(crate) async fn serve_connection(
         let head = match read_head(&mut stream, &mut buf, body_limit, read_timeout).await {
             Some(Parsed::Lean(head)) => head,
             Some(Parsed::HandOff) => {
-                return handoff::serve(stream, buf.freeze(), peer, app, stop).await;
+                return handoff::serve(stream, buf.freeze(), peer, app, timeouts, stop).await;
             }
             Some(Parsed::Bad) => {
                 let _ = stream.write_all(BAD_REQUEST).await;
