@@ -20,6 +20,7 @@
 //! - A chunk with an `error` member → `StreamEvent::Error`.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use serde::Deserialize;
 
@@ -28,6 +29,7 @@ use super::inbound_wire::ArgumentsText;
 use super::parse_finish_reason;
 use super::response_decode::synthetic_call_id;
 use super::stream_scan::scan_chunk;
+use super::stream_template::Template;
 use super::usage::WireUsageIn;
 use crate::{ApiError, FinishReason, SseEvent, StreamDecoder, StreamEvent, Usage};
 
@@ -38,6 +40,9 @@ pub struct ChatStreamDecoder {
     complete: bool,
     usage: Option<Usage>,
     calls: Vec<CallState>,
+    /// The last plain text chunk read whole, to read the next ones by comparison
+    /// (`stream_template.rs`).
+    template: Option<Template>,
 }
 
 #[derive(Debug)]
@@ -67,6 +72,10 @@ pub(super) struct ChunkIn<'a> {
     pub usage: Option<WireUsageIn>,
     #[serde(default)]
     pub error: Option<UpstreamError>,
+    /// Where the last member's value lies (quotes included) when it is a string Morn
+    /// does not read, such as OpenAI's `obfuscation`; set by `stream_scan.rs` only.
+    #[serde(skip)]
+    pub free_tail_at: Option<Range<usize>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -95,6 +104,10 @@ pub(super) struct DeltaIn {
     pub tool_calls: Option<Vec<ToolDeltaIn>>,
     #[serde(default)]
     pub function_call: Option<FunctionDeltaIn>,
+    /// Where `content`'s string lies in the chunk (quotes included); set by
+    /// `stream_scan.rs` only.
+    #[serde(skip)]
+    pub content_at: Option<Range<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -241,6 +254,29 @@ impl ChatStreamDecoder {
     }
 }
 
+/// Where the text of `chunk` lies and its choice, when that text is all the chunk
+/// says: one choice, with no finish, no other delta member, and no usage. Only
+/// chunks read by `stream_scan.rs` know where their text lies.
+fn plain_text(chunk: &ChunkIn<'_>) -> Option<(Range<usize>, u32)> {
+    if chunk.usage.is_some() || chunk.error.is_some() {
+        return None;
+    }
+    let [choice] = chunk.choices.as_deref()? else {
+        return None;
+    };
+    if choice.finish_reason.is_some() || choice.stop_reason.is_some() {
+        return None;
+    }
+    let delta = choice.delta.as_ref()?;
+    let only_text = delta.reasoning_content.is_none()
+        && delta.reasoning.is_none()
+        && delta.refusal.is_none()
+        && delta.tool_calls.is_none()
+        && delta.function_call.is_none();
+    only_text.then_some(())?;
+    Some((delta.content_at.clone()?, choice.index.unwrap_or(0)))
+}
+
 fn start_call(state: &mut CallState, out: &mut Vec<StreamEvent>) {
     state.started = true;
     let id = state
@@ -278,6 +314,20 @@ impl StreamDecoder for ChatStreamDecoder {
         if data.is_empty() {
             return Ok(());
         }
+        if let Some(template) = &self.template
+            && let Some(text) = template.text(data)
+        {
+            // What reading it whole would give: the decoder has started (the
+            // template's chunk started it) and the chunk holds this text and nothing
+            // else that makes an event or changes state.
+            if !text.is_empty() {
+                out.push(StreamEvent::TextDelta {
+                    choice: template.choice,
+                    text: text.into_owned(),
+                });
+            }
+            return Ok(());
+        }
         let chunk = match scan_chunk(data) {
             Some(chunk) => chunk,
             None => serde_json::from_str(data).map_err(ApiError::bad_upstream)?,
@@ -285,6 +335,14 @@ impl StreamDecoder for ChatStreamDecoder {
         if let Some(err) = chunk.error {
             out.push(StreamEvent::Error(stream_error(err)));
             return Ok(());
+        }
+        if let Some((text, choice)) = plain_text(&chunk) {
+            self.template.get_or_insert_with(Template::default).set(
+                data,
+                text,
+                chunk.free_tail_at.clone(),
+                choice,
+            );
         }
         let choices = chunk.choices.unwrap_or_default();
         if !self.started && (!choices.is_empty() || chunk.usage.is_some()) {
@@ -308,3 +366,7 @@ impl StreamDecoder for ChatStreamDecoder {
         self.complete
     }
 }
+
+#[cfg(test)]
+#[path = "stream_template_tests.rs"]
+mod template_tests;

@@ -13,6 +13,7 @@
 //! A test holds the two readers together on every one-byte change of sample chunks.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use super::stream_decode::{ChoiceIn, ChunkIn, DeltaIn};
 use super::usage::WireUsageIn;
@@ -24,7 +25,11 @@ pub(super) fn scan_chunk(data: &str) -> Option<ChunkIn<'_>> {
     let mut cursor = Cursor::new(data.as_bytes());
     let mut chunk = ChunkIn::default();
     let mut seen = Seen::default();
+    // The last member's value when it is a string this reader ignores (see
+    // `ChunkIn::free_tail_at`).
+    let mut free_tail = None;
     cursor.object(|c, key| {
+        free_tail = None;
         match key {
             b"id" => {
                 seen.first(1)?;
@@ -53,11 +58,15 @@ pub(super) fn scan_chunk(data: &str) -> Option<ChunkIn<'_>> {
             }
             b"error" => return None,
             _ => {
-                c.value()?;
+                let value = c.value()?;
+                if data.as_bytes().get(value.start) == Some(&b'"') {
+                    free_tail = Some(value);
+                }
             }
         }
         Some(())
     })?;
+    chunk.free_tail_at = free_tail;
     cursor.at_end().then_some(chunk)
 }
 
@@ -102,8 +111,14 @@ fn delta(c: &mut Cursor<'_>, data: &str) -> Option<DeltaIn> {
     let mut delta = DeltaIn::default();
     let mut seen = Seen::default();
     c.object(|c, key| {
+        if key == b"content" {
+            seen.first(1)?;
+            let (text, at) = opt_str_at(c, data)?;
+            delta.content = text.map(Cow::into_owned);
+            delta.content_at = at;
+            return Some(());
+        }
         let (bit, field) = match key {
-            b"content" => (1, &mut delta.content),
             b"reasoning_content" => (2, &mut delta.reasoning_content),
             b"reasoning" => (4, &mut delta.reasoning),
             b"refusal" => (8, &mut delta.refusal),
@@ -121,19 +136,28 @@ fn delta(c: &mut Cursor<'_>, data: &str) -> Option<DeltaIn> {
 /// `null` (`Some(None)`) or a string, borrowed from `data` unless it has escapes.
 /// Anything else is `None`: `serde_json` refuses it.
 fn opt_str<'a>(c: &mut Cursor<'_>, data: &'a str) -> Option<Option<Cow<'a, str>>> {
+    opt_str_at(c, data).map(|(text, _)| text)
+}
+
+/// A string read by [`opt_str_at`], and where it lies (quotes included).
+type Located<'a> = (Option<Cow<'a, str>>, Option<Range<usize>>);
+
+/// [`opt_str`], and where the string lies in `data`.
+fn opt_str_at<'a>(c: &mut Cursor<'_>, data: &'a str) -> Option<Located<'a>> {
     if c.null() {
-        return Some(None);
+        return Some((None, None));
     }
     let text = c.string()?;
     // Just past the closing quote; the quotes are ASCII, so both ends of the text
     // between them are character boundaries.
     let end = c.position() - 1;
     let start = end - text.raw.len();
+    let at = Some(start - 1..end + 1);
     if !text.escaped {
-        return Some(Some(Cow::Borrowed(data.get(start..end)?)));
+        return Some((Some(Cow::Borrowed(data.get(start..end)?)), at));
     }
     let decoded: String = serde_json::from_str(data.get(start - 1..end + 1)?).ok()?;
-    Some(Some(Cow::Owned(decoded)))
+    Some((Some(Cow::Owned(decoded)), at))
 }
 
 #[cfg(test)]
