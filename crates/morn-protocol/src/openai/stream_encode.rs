@@ -35,20 +35,39 @@ pub struct ChatStreamEncoder {
     opened: Vec<u32>,
     /// An error was written: the stream is over.
     closed: bool,
+    /// What every hand-written chunk starts with, up to its choice's index:
+    /// `data: {"id":…,"object":…,"created":…,"model":…,"choices":[{"index":`. Made
+    /// when the id and model are known rather than written out for every chunk.
+    head: Vec<u8>,
 }
 
 impl ChatStreamEncoder {
     /// `include_usage` is the client's `stream_options.include_usage`; `created` the
     /// Unix time stamped on every chunk.
     pub fn new(include_usage: bool, created: i64) -> Self {
-        Self {
+        let mut encoder = Self {
             include_usage,
             created,
             id: String::new(),
             model: String::new(),
             opened: Vec::new(),
             closed: false,
-        }
+            head: Vec::new(),
+        };
+        encoder.make_head();
+        encoder
+    }
+
+    fn make_head(&mut self) {
+        let head = &mut self.head;
+        head.clear();
+        head.extend_from_slice(b"data: {\"id\":");
+        write_json_string(head, &self.id);
+        head.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
+        head.extend_from_slice(itoa::Buffer::new().format(self.created).as_bytes());
+        head.extend_from_slice(b",\"model\":");
+        write_json_string(head, &self.model);
+        head.extend_from_slice(b",\"choices\":[{\"index\":");
     }
 
     fn write(&self, out: &mut Vec<u8>, choice: Option<ChoiceOut<'_>>, usage: Option<&Usage>) {
@@ -102,13 +121,7 @@ impl ChatStreamEncoder {
         delta: impl FnOnce(&mut Vec<u8>),
         finish_reason: Option<&str>,
     ) {
-        out.extend_from_slice(b"data: {\"id\":");
-        write_json_string(out, &self.id);
-        out.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
-        out.extend_from_slice(itoa::Buffer::new().format(self.created).as_bytes());
-        out.extend_from_slice(b",\"model\":");
-        write_json_string(out, &self.model);
-        out.extend_from_slice(b",\"choices\":[{\"index\":");
+        out.extend_from_slice(&self.head);
         out.extend_from_slice(itoa::Buffer::new().format(choice).as_bytes());
         out.extend_from_slice(b",\"delta\":");
         delta(out);
@@ -148,6 +161,7 @@ impl StreamEncoder for ChatStreamEncoder {
             StreamEvent::Start { id, model, .. } => {
                 self.id.clone_from(id);
                 self.model.clone_from(model);
+                self.make_head();
                 self.open(0, out);
             }
             StreamEvent::TextDelta { choice, text } => {
@@ -340,6 +354,7 @@ mod tests {
                     let mut encoder = ChatStreamEncoder::new(include_usage, created);
                     encoder.id = id.to_owned();
                     encoder.model = model.to_owned();
+                    encoder.make_head();
                     for text in texts {
                         for choice in [0, 3] {
                             for member in ["content", "reasoning_content"] {
