@@ -123,8 +123,12 @@ impl SseParser {
             b"data" => {
                 if self.has_data {
                     self.data.push('\n');
+                    self.data.push_str(&text(value));
+                } else {
+                    // The usual one-line event: one allocation of the right size
+                    // rather than an empty string grown to fit.
+                    self.data = text(value).into_owned();
                 }
-                self.data.push_str(&text(value));
                 self.has_data = true;
             }
             b"event" => self.event = Some(text(value).into_owned()),

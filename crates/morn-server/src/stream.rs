@@ -32,7 +32,10 @@ pub fn sse_response(
         events: 0,
         span,
     };
-    let body = futures::stream::unfold(relay, |mut relay| {
+    // Boxed: the relay (the upstream connection, its decoder and the encoder) moves
+    // in and out of the body's future on every chunk, and a pointer is cheaper to
+    // move than the whole of it.
+    let body = futures::stream::unfold(Box::new(relay), |mut relay| {
         let span = relay.span.clone();
         async move {
             let chunk = relay.next_chunk().await?;
