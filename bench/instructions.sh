@@ -10,7 +10,9 @@
 #   master: the master key; key: the bootstrap API key, no policies; governed: that key
 #   under a rate limit and a budget too high to refuse (as morn+governed in bench/run.py).
 # Knobs: INSTR_MODE=stream (streamed chat, 20 chunks with usage, as bench/run.py's
-# stream cells; default: non-streamed chat), CARGO_TARGET_DIR (where the binaries are),
+# stream cells; default: non-streamed chat), INSTR_UPSTREAM=anthropic|gemini (the
+# provider kind morn speaks to the mock; default openai; the client still speaks
+# OpenAI), CARGO_TARGET_DIR (where the binaries are),
 # INSTR_FEW / INSTR_MANY (requests in
 # the two runs whose difference is reported; default 500 / 2500), INSTR_KEEP (a directory
 # to keep each run's callgrind profile in, as <who>-<requests>.callgrind, for callgrind_annotate).
@@ -21,6 +23,13 @@ morn="$target/release/morn"
 mock="$target/release/morn-mock"
 loadgen="bench/loadgen/target/release/morn-loadgen"
 few="${INSTR_FEW:-500}"
+upstream="${INSTR_UPSTREAM:-openai}"
+case "$upstream" in
+    openai) upstream_path=/v1 ;;
+    anthropic) upstream_path="" ;;
+    gemini) upstream_path=/v1beta ;;
+    *) echo "instructions.sh: INSTR_UPSTREAM must be openai, anthropic or gemini" >&2; exit 2 ;;
+esac
 many="${INSTR_MANY:-2500}"
 for bin in "$morn" "$mock" "$loadgen"; do
     [[ -x "$bin" ]] || { echo "instructions.sh: $bin missing; see the header for how to build it" >&2; exit 2; }
@@ -86,8 +95,8 @@ data_dir = "$data"
 level = "warn"
 
 [providers.mock]
-kind = "openai"
-base_url = "http://127.0.0.1:$mock_port/v1"
+kind = "$upstream"
+base_url = "http://127.0.0.1:$mock_port$upstream_path"
 api_key = "mock-key"
 
 [[models]]

@@ -17,6 +17,7 @@ mod json_scan;
 pub mod media;
 pub mod openai;
 pub mod sse;
+mod stream_template;
 
 pub use canonical::*;
 pub use codec::{ModelInfo, StreamDecoder, StreamEncoder};

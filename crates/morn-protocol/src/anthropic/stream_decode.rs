@@ -17,11 +17,14 @@
 //! its tool index, so deltas land on the right call however blocks interleave.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 use super::decode::stream_error;
 use super::wire::{BlockIn, ErrorBodyIn, UsageIn, stop_reason_in};
+use crate::stream_template::Template;
 use crate::{ApiError, SseEvent, StreamDecoder, StreamEvent, Usage};
 
 /// Per-stream state of the Anthropic SSE decoder.
@@ -34,6 +37,9 @@ pub struct MessagesStreamDecoder {
     tools: Vec<(u32, u32)>,
     stop_reason: Option<String>,
     stop_sequence: Option<String>,
+    /// The last `text_delta` frame read whole, to read the next ones by comparison
+    /// (`stream_template.rs`).
+    template: Option<Template>,
 }
 
 impl MessagesStreamDecoder {
@@ -96,7 +102,10 @@ impl MessagesStreamDecoder {
         match delta.kind.as_deref() {
             Some("text_delta") => {
                 if let Some(text) = delta.text.filter(|t| !t.is_empty()) {
-                    out.push(StreamEvent::TextDelta { choice: 0, text });
+                    out.push(StreamEvent::TextDelta {
+                        choice: 0,
+                        text: text.into_owned(),
+                    });
                 }
             }
             Some("thinking_delta") => {
@@ -156,7 +165,25 @@ impl MessagesStreamDecoder {
 
 impl StreamDecoder for MessagesStreamDecoder {
     fn decode(&mut self, event: &SseEvent, out: &mut Vec<StreamEvent>) -> Result<(), ApiError> {
+        if let Some(template) = &self.template
+            && let Some(text) = template.text(&event.data)
+        {
+            // What reading it whole would give: a `text_delta` frame's only effect
+            // is its text.
+            if !text.is_empty() {
+                out.push(StreamEvent::TextDelta {
+                    choice: 0,
+                    text: text.into_owned(),
+                });
+            }
+            return Ok(());
+        }
         let frame: Frame<'_> = serde_json::from_str(&event.data).map_err(ApiError::bad_upstream)?;
+        if let Some(text) = text_delta_at(&event.data, &frame) {
+            self.template
+                .get_or_insert_with(Template::default)
+                .set(&event.data, text, None, 0);
+        }
         match frame.kind.as_ref() {
             "message_start" => {
                 let msg = frame
@@ -251,8 +278,8 @@ struct StartIn {
 struct DeltaIn<'a> {
     #[serde(rename = "type", default, borrow)]
     kind: Option<Cow<'a, str>>,
-    #[serde(default)]
-    text: Option<String>,
+    #[serde(default, borrow, deserialize_with = "borrowed_text")]
+    text: Option<Cow<'a, str>>,
     #[serde(default)]
     thinking: Option<String>,
     #[serde(default)]
@@ -264,3 +291,64 @@ struct DeltaIn<'a> {
     #[serde(default)]
     stop_sequence: Option<String>,
 }
+
+/// A string or null, borrowed from the input when it needs no unescaping: `serde`'s
+/// own `Option<Cow<str>>` always copies, and the template (`text_delta_at`) needs to
+/// know where the text lies.
+fn borrowed_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct Text;
+    impl<'de> Visitor<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or null")
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+
+        fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(text)))
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(text.to_owned())))
+        }
+
+        fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(text)))
+        }
+    }
+    d.deserialize_option(Text)
+}
+
+/// Where the text of a `text_delta` frame lies in `data` (quotes included), when it
+/// was read without unescaping: such a frame's only effect is its text, so it can be
+/// the template of the next ones (`stream_template.rs`).
+fn text_delta_at(data: &str, frame: &Frame<'_>) -> Option<Range<usize>> {
+    let delta = frame.delta.as_ref()?;
+    let is_text =
+        frame.kind == "content_block_delta" && delta.kind.as_deref() == Some("text_delta");
+    let Some(Cow::Borrowed(text)) = &delta.text else {
+        return None;
+    };
+    // Borrowed from `data`, so its address lies within it.
+    let start = (text.as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
+    let at = start.checked_sub(1)?..start + text.len() + 1;
+    let quoted = data.as_bytes().get(at.start) == Some(&b'"')
+        && data.as_bytes().get(at.end - 1) == Some(&b'"');
+    (is_text && quoted).then_some(at)
+}
+
+#[cfg(test)]
+#[path = "stream_template_tests.rs"]
+mod template_tests;

@@ -26,7 +26,6 @@ mod response_decode;
 mod stream_decode;
 mod stream_encode;
 mod stream_scan;
-mod stream_template;
 mod upstream;
 mod usage;
 

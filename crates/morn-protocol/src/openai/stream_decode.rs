@@ -29,8 +29,8 @@ use super::inbound_wire::ArgumentsText;
 use super::parse_finish_reason;
 use super::response_decode::synthetic_call_id;
 use super::stream_scan::scan_chunk;
-use super::stream_template::Template;
 use super::usage::WireUsageIn;
+use crate::stream_template::Template;
 use crate::{ApiError, FinishReason, SseEvent, StreamDecoder, StreamEvent, Usage};
 
 /// Upstream OpenAI SSE → canonical events. One per upstream stream.
