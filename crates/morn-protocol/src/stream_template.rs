@@ -99,3 +99,31 @@ impl Template {
         }
     }
 }
+
+/// Every change of one byte of `text` (replaced by each of a set of JSON-significant
+/// bytes, or deleted) and a few bytes inserted anywhere, as far as they stay UTF-8:
+/// the variants the decoders' template tests check.
+#[cfg(test)]
+pub(crate) fn one_byte_variants(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut variants = Vec::new();
+    for at in 0..bytes.len() {
+        for &byte in b"\"\\{}[],:n0-. ax\x01" {
+            let mut changed = bytes.to_vec();
+            changed[at] = byte;
+            variants.push(changed);
+        }
+        let mut shorter = bytes.to_vec();
+        shorter.remove(at);
+        variants.push(shorter);
+        for &byte in b" \"x" {
+            let mut longer = bytes.to_vec();
+            longer.insert(at, byte);
+            variants.push(longer);
+        }
+    }
+    variants
+        .into_iter()
+        .filter_map(|v| String::from_utf8(v).ok())
+        .collect()
+}
