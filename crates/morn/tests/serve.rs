@@ -233,6 +233,50 @@ async fn idle_connections_close_after_the_idle_timeout() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// HTTP/2 (h2c, served by hyper) keeps the idle limit: a connection with nothing in
+/// flight closes after the idle timeout, while an answer that takes longer than that
+/// to start, and pauses longer than that between chunks, is not cut.
+#[tokio::test]
+async fn idle_http2_connections_close_but_slow_answers_finish() -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = start_mock().await?;
+    let config = config_for(&mock, "[server]\nidle_timeout_secs = 1\n");
+    let morn = Morn::start(&config, &[])?;
+
+    // The HTTP/2 preface and an empty SETTINGS frame, then nothing.
+    let mut conn = tokio::net::TcpStream::connect(morn.base.trim_start_matches("http://")).await?;
+    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await?;
+    let sent = Instant::now();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf)).await??;
+        if n == 0 {
+            break;
+        }
+    }
+    let idle = sent.elapsed();
+    assert!(
+        idle >= Duration::from_millis(900) && idle < Duration::from_secs(3),
+        "closed after {idle:?} idle, configured 1 s"
+    );
+
+    support::http(); // installs the TLS crypto provider reqwest needs
+    let h2 = reqwest::Client::builder().http2_prior_knowledge().build()?;
+    let slow = r#"#mock{"words":3,"chunks":3,"chunk_gap_ms":1300,"ttfb_ms":1300} hi"#;
+    let response = h2
+        .post(format!("{}/v1/chat/completions", morn.base))
+        .bearer_auth(support::KEY)
+        .json(&chat_body("gpt-4o-mini", slow, true))
+        .send()
+        .await?;
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+    let body = response.text().await?;
+    assert!(body.trim_end().ends_with("data: [DONE]"), "{body}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn refuses_to_start_without_a_master_key() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;

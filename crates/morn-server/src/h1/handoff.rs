@@ -7,8 +7,10 @@
 //! timeouts, counted from the end of the previous answer (hyper's header timer also
 //! runs while a kept-alive connection waits, so it is the idle limit as well), and a
 //! request body may pause no longer than the read timeout between two pieces
-//! ([`ReadTimeoutBody`]). Without these, a client sending a chunked body, or any
-//! request after one, could hold a connection open for ever by trickling bytes.
+//! (`ReadTimeoutBody`). Without these, a client sending a chunked body, or any
+//! request after one, could hold a connection open for ever by trickling bytes. A
+//! connection (HTTP/2 included) with no answer being made or sent and no traffic for
+//! the idle timeout is closed gracefully.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,18 +18,18 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use axum::body::Body;
 use bytes::{Buf, Bytes};
-use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::time::Sleep;
+use tokio::time::Instant;
 
 use super::ConnectionTimeouts;
+use super::limits::{Activity, InFlight, ReadTimeoutBody};
 use crate::front::App;
 
 /// Serves the rest of the connection with hyper (HTTP/1 or, for a client starting
@@ -39,13 +41,21 @@ pub(super) async fn serve(
     peer: SocketAddr,
     app: App,
     timeouts: ConnectionTimeouts,
-    stop: Pin<&mut impl Future<Output = ()>>,
+    mut stop: Pin<&mut impl Future<Output = ()>>,
 ) {
-    let io = TokioIo::new(Replay { read, stream });
+    let activity = Activity::new();
+    let in_flight = InFlight::default();
+    let io = TokioIo::new(Replay {
+        read,
+        stream,
+        activity: activity.clone(),
+    });
+    let answering = in_flight.clone();
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let answer = answering.enter();
         let request = request.map(|body| Body::new(ReadTimeoutBody::new(body, timeouts.read)));
         let served = app.serve(request, Some(peer));
-        async move { Ok::<_, Infallible>(served.await) }
+        async move { Ok::<_, Infallible>(answer.until_sent(served.await)) }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -54,13 +64,34 @@ pub(super) async fn serve(
         .header_read_timeout(timeouts.idle.min(timeouts.read));
     let connection = builder.serve_connection_with_upgrades(io, service);
     let mut connection = std::pin::pin!(connection);
-    tokio::select! {
-        result = connection.as_mut() => finished(result),
-        () = stop => {
-            connection.as_mut().graceful_shutdown();
-            finished(connection.await);
+    // The idle limit for what hyper's header timer does not cover (HTTP/2): checked
+    // when the connection could first have been idle that long, then again from its
+    // last traffic or, while an answer is being made or sent, after another period.
+    let mut idle = std::pin::pin!(tokio::time::sleep(timeouts.idle));
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => return finished(result),
+            () = stop.as_mut() => break,
+            () = idle.as_mut() => {
+                let now = Instant::now();
+                let quiet_until = activity.last() + timeouts.idle;
+                if in_flight.is_empty() && quiet_until <= now {
+                    // HTTP/2 ends gracefully only once the client answers a ping;
+                    // one that does not is dropped (nothing is in flight).
+                    connection.as_mut().graceful_shutdown();
+                    let grace = timeouts.idle.min(timeouts.read);
+                    if let Ok(result) = tokio::time::timeout(grace, connection.as_mut()).await {
+                        finished(result);
+                    }
+                    return;
+                }
+                let next = if in_flight.is_empty() { quiet_until } else { now + timeouts.idle };
+                idle.as_mut().reset(next);
+            }
         }
     }
+    connection.as_mut().graceful_shutdown();
+    finished(connection.await);
 }
 
 fn finished(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
@@ -73,6 +104,8 @@ fn finished(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
 struct Replay {
     read: Bytes,
     stream: TcpStream,
+    /// Told of every read and write that moved bytes.
+    activity: Activity,
 }
 
 impl AsyncRead for Replay {
@@ -87,7 +120,12 @@ impl AsyncRead for Replay {
             self.read.advance(n);
             return Poll::Ready(Ok(()));
         }
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        read
     }
 }
 
@@ -97,7 +135,11 @@ impl AsyncWrite for Replay {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let written = Pin::new(&mut self.stream).poll_write(cx, buf);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        written
     }
 
     fn poll_write_vectored(
@@ -105,7 +147,11 @@ impl AsyncWrite for Replay {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        written
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -120,71 +166,3 @@ impl AsyncWrite for Replay {
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
-
-/// A request body that fails with [`BodyReadTimeout`] when its next piece does not
-/// arrive within `limit` (nginx's `client_body_timeout`). The timer exists only while
-/// the body is waiting, so a body that arrives whole costs nothing.
-struct ReadTimeoutBody {
-    inner: Incoming,
-    limit: Duration,
-    waiting: Option<Pin<Box<Sleep>>>,
-}
-
-impl ReadTimeoutBody {
-    fn new(inner: Incoming, limit: Duration) -> Self {
-        Self {
-            inner,
-            limit,
-            waiting: None,
-        }
-    }
-}
-
-impl HttpBody for ReadTimeoutBody {
-    type Data = Bytes;
-    type Error = Box<dyn std::error::Error + Send + Sync>;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(frame) => {
-                this.waiting = None;
-                Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
-            }
-            Poll::Pending => {
-                let limit = this.limit;
-                let waiting = this
-                    .waiting
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-                match waiting.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyReadTimeout(limit))))),
-                    Poll::Pending => Poll::Pending,
-                }
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-/// A request body paused longer than the read timeout (`body.rs` answers it with a
-/// 408 in the caller's protocol).
-#[derive(Debug)]
-pub(crate) struct BodyReadTimeout(Duration);
-
-impl std::fmt::Display for BodyReadTimeout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "request body paused for over {} s", self.0.as_secs())
-    }
-}
-
-impl std::error::Error for BodyReadTimeout {}

@@ -10,7 +10,7 @@
 //! connections alive, serves pipelined requests in order, cancels a request whose
 //! client hangs up before its answer (as hyper does), and closes connections left idle
 //! (`server.idle_timeout_secs`) or whose head or body stalls (`server.read_timeout_secs`;
-//! `handoff.rs` holds connections handed to hyper to the same limits).
+//! `handoff.rs` and `limits.rs` hold connections handed to hyper to the same limits).
 //!
 //! What it does not take, it hands over: a request with a chunked body,
 //! `Expect: 100-continue`, an upgrade, HTTP/1.0, a head it cannot parse or one over
@@ -20,9 +20,10 @@
 
 mod handoff;
 mod head;
+mod limits;
 mod write;
 
-pub(crate) use self::handoff::BodyReadTimeout;
+pub(crate) use self::limits::BodyReadTimeout;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
