@@ -100,11 +100,29 @@ impl Template {
     }
 }
 
-/// Every change of one byte of `text` (replaced by each of a set of JSON-significant
-/// bytes, or deleted) and a few bytes inserted anywhere, as far as they stay UTF-8:
-/// the variants the decoders' template tests check.
+/// For each `(first, next)` pair and every [`one_byte_variants`] of `next`, asserts
+/// that `both(first, variant)` gives equal answers (a decoder's answer with its
+/// template and without it); returns how many variants were checked.
 #[cfg(test)]
-pub(crate) fn one_byte_variants(text: &str) -> Vec<String> {
+pub(crate) fn assert_variants_agree(
+    pairs: &[(&str, &str)],
+    both: impl Fn(&str, &str) -> (String, String),
+) -> usize {
+    let mut checked = 0;
+    for (first, next) in pairs {
+        for text in one_byte_variants(next) {
+            let (with, without) = both(first, &text);
+            assert_eq!(with, without, "{text}");
+            checked += 1;
+        }
+    }
+    checked
+}
+
+/// Every change of one byte of `text` (replaced by each of a set of JSON-significant
+/// bytes, or deleted) and a few bytes inserted anywhere, as far as they stay UTF-8.
+#[cfg(test)]
+fn one_byte_variants(text: &str) -> Vec<String> {
     let bytes = text.as_bytes();
     let mut variants = Vec::new();
     for at in 0..bytes.len() {
