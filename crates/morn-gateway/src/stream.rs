@@ -89,7 +89,14 @@ impl ChatStream {
             if self.finished {
                 return None;
             }
-            let event = match tokio::time::timeout(self.timeouts.idle, self.events.next()).await {
+            // An event already decoded needs no idle timer: arming one per event (a
+            // clock read and a timer entry) cost more than relaying the event.
+            let next = if self.events.is_ready() {
+                Ok(self.events.next().await)
+            } else {
+                tokio::time::timeout(self.timeouts.idle, self.events.next()).await
+            };
+            let event = match next {
                 Ok(Some(event)) => event,
                 Ok(None) => {
                     self.finished = true;

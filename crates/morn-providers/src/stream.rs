@@ -95,10 +95,11 @@ impl EventStream {
             deadline,
             parser: SseParser::new(),
             decoder,
-            // A usual answer's events, when they arrive together.
+            // A usual answer's events, when they arrive together (sized once rather
+            // than doubled four times on the first read).
             pending: VecDeque::with_capacity(32),
-            sse_events: Vec::new(),
-            decoded: Vec::new(),
+            sse_events: Vec::with_capacity(32),
+            decoded: Vec::with_capacity(32),
             done: false,
             provider,
             normalize_codes,

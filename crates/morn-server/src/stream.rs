@@ -146,7 +146,8 @@ impl StreamMeter {
             deployment: None,
             ttft: None,
             usage: None,
-            text: String::new(),
+            // The text of a short answer without growing from eight bytes by doubling.
+            text: String::with_capacity(256),
             text_bytes: 0,
             error: None,
         }

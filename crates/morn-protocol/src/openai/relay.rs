@@ -37,7 +37,7 @@ pub struct Relay {
 /// the fields below; a field given twice, or a key or read value needing unescaping,
 /// also means "decode it": the decoder then has the last word.
 pub fn check_relay(body: &[u8]) -> Option<Relay> {
-    std::str::from_utf8(body).ok()?;
+    simdutf8::basic::from_utf8(body).ok()?;
     let mut cursor = Cursor::new(body);
     let mut top = Top::default();
     cursor.object(|cursor, key| top.member(cursor, key))?;

@@ -61,6 +61,9 @@ impl ChatStreamEncoder {
     fn make_head(&mut self) {
         let head = &mut self.head;
         head.clear();
+        // Room for the fixed text and typical id and model: one allocation, not four
+        // doublings.
+        head.reserve(96 + self.id.len() + self.model.len());
         head.extend_from_slice(b"data: {\"id\":");
         write_json_string(head, &self.id);
         head.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
