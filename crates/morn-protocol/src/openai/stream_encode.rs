@@ -39,6 +39,9 @@ pub struct ChatStreamEncoder {
     /// `data: {"id":…,"object":…,"created":…,"model":…,"choices":[{"index":`. Made
     /// when the id and model are known rather than written out for every chunk.
     head: Vec<u8>,
+    /// Where `head`'s choice list opens (just after `"choices":[`): the usage chunk,
+    /// whose list is empty, takes the head up to there.
+    choices_at: usize,
 }
 
 impl ChatStreamEncoder {
@@ -53,6 +56,7 @@ impl ChatStreamEncoder {
             opened: Vec::new(),
             closed: false,
             head: Vec::new(),
+            choices_at: 0,
         };
         encoder.make_head();
         encoder
@@ -70,7 +74,9 @@ impl ChatStreamEncoder {
         head.extend_from_slice(itoa::Buffer::new().format(self.created).as_bytes());
         head.extend_from_slice(b",\"model\":");
         write_json_string(head, &self.model);
-        head.extend_from_slice(b",\"choices\":[{\"index\":");
+        head.extend_from_slice(b",\"choices\":[");
+        self.choices_at = head.len();
+        head.extend_from_slice(b"{\"index\":");
     }
 
     fn write(&self, out: &mut Vec<u8>, choice: Option<ChoiceOut<'_>>, usage: Option<&Usage>) {
@@ -137,6 +143,16 @@ impl ChatStreamEncoder {
         if self.include_usage {
             out.extend_from_slice(b",\"usage\":null");
         }
+        out.extend_from_slice(b"}\n\n");
+    }
+
+    /// The final usage chunk (`"choices":[]`, then the usage), by hand as
+    /// [`Self::write_text`]: `serde_json` spent ~5,500 instructions on it (callgrind).
+    /// Only with `include_usage`.
+    fn write_usage(&self, out: &mut Vec<u8>, usage: &Usage) {
+        out.extend_from_slice(&self.head[..self.choices_at]);
+        out.extend_from_slice(b"],\"usage\":");
+        WireUsageOut::from(usage).write_json(out);
         out.extend_from_slice(b"}\n\n");
     }
 
@@ -230,7 +246,7 @@ impl StreamEncoder for ChatStreamEncoder {
             }
             StreamEvent::Usage(usage) => {
                 if self.include_usage {
-                    self.write(out, None, Some(usage));
+                    self.write_usage(out, usage);
                 }
             }
             StreamEvent::Error(err) => {
@@ -339,6 +355,44 @@ struct FunctionDelta<'a> {
 mod tests {
     use super::*;
     use crate::FinishReason;
+
+    /// The hand-written usage chunk is byte for byte what the serde path writes.
+    #[test]
+    fn usage_chunk_matches_the_serde_encoding() {
+        let usages = [
+            Usage::default(),
+            Usage {
+                input_tokens: 12,
+                output_tokens: 345,
+                cache_read_tokens: 6,
+                cache_write_tokens: 7,
+                reasoning_tokens: 89,
+            },
+            Usage {
+                input_tokens: u64::MAX / 4,
+                output_tokens: 1,
+                ..Usage::default()
+            },
+        ];
+        for (id, model) in [("chatcmpl-1", "gpt-4o-mini"), ("id\"x", "model\\y")] {
+            for created in [0, 1_795_424_853, -7] {
+                let mut encoder = ChatStreamEncoder::new(true, created);
+                encoder.id = id.to_owned();
+                encoder.model = model.to_owned();
+                encoder.make_head();
+                for usage in &usages {
+                    let mut fast = Vec::new();
+                    encoder.write_usage(&mut fast, usage);
+                    let mut serde = Vec::new();
+                    encoder.write(&mut serde, None, Some(usage));
+                    assert_eq!(
+                        String::from_utf8_lossy(&fast),
+                        String::from_utf8_lossy(&serde)
+                    );
+                }
+            }
+        }
+    }
 
     /// The hand-written text, role and finish chunks are byte for byte what the serde
     /// path writes, with and without usage, for plain and escaped ids, models and texts.

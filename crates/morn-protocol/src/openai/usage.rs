@@ -51,6 +51,47 @@ impl From<&Usage> for WireUsageOut {
     }
 }
 
+impl WireUsageOut {
+    /// Appends the JSON `serde_json` would write for `self`, by hand: every streamed
+    /// answer with usage ends with it (a test in `stream_encode.rs` holds the two
+    /// together).
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        let mut number = itoa::Buffer::new();
+        let mut put = |out: &mut Vec<u8>, before: &[u8], value: u64| {
+            out.extend_from_slice(before);
+            out.extend_from_slice(number.format(value).as_bytes());
+        };
+        let p = &self.prompt_tokens_details;
+        let c = &self.completion_tokens_details;
+        put(out, b"{\"prompt_tokens\":", self.prompt_tokens);
+        put(out, b",\"completion_tokens\":", self.completion_tokens);
+        put(out, b",\"total_tokens\":", self.total_tokens);
+        put(
+            out,
+            b",\"prompt_tokens_details\":{\"cached_tokens\":",
+            p.cached_tokens,
+        );
+        put(out, b",\"audio_tokens\":", p.audio_tokens);
+        put(
+            out,
+            b"},\"completion_tokens_details\":{\"reasoning_tokens\":",
+            c.reasoning_tokens,
+        );
+        put(out, b",\"audio_tokens\":", c.audio_tokens);
+        put(
+            out,
+            b",\"accepted_prediction_tokens\":",
+            c.accepted_prediction_tokens,
+        );
+        put(
+            out,
+            b",\"rejected_prediction_tokens\":",
+            c.rejected_prediction_tokens,
+        );
+        out.extend_from_slice(b"}}");
+    }
+}
+
 /// `usage` as OpenAI-compatible servers send it: every field optional and nullable.
 #[derive(Deserialize, Default, Debug, Clone, Copy)]
 pub(crate) struct WireUsageIn {
