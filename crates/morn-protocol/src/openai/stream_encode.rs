@@ -39,6 +39,9 @@ pub struct ChatStreamEncoder {
     /// `data: {"id":…,"object":…,"created":…,"model":…,"choices":[{"index":`. Made
     /// when the id and model are known rather than written out for every chunk.
     head: Vec<u8>,
+    /// `head` continued up to the text of choice 0's `content`: the start of almost
+    /// every chunk of a stream, copied in one piece.
+    content_head: Vec<u8>,
     /// Where `head`'s choice list opens (just after `"choices":[`): the usage chunk,
     /// whose list is empty, takes the head up to there.
     choices_at: usize,
@@ -56,6 +59,7 @@ impl ChatStreamEncoder {
             opened: Vec::new(),
             closed: false,
             head: Vec::new(),
+            content_head: Vec::new(),
             choices_at: 0,
         };
         encoder.make_head();
@@ -77,6 +81,11 @@ impl ChatStreamEncoder {
         head.extend_from_slice(b",\"choices\":[");
         self.choices_at = head.len();
         head.extend_from_slice(b"{\"index\":");
+        self.content_head.clear();
+        self.content_head.reserve(head.len() + 24);
+        self.content_head.extend_from_slice(head);
+        self.content_head
+            .extend_from_slice(b"0,\"delta\":{\"content\":");
     }
 
     fn write(&self, out: &mut Vec<u8>, choice: Option<ChoiceOut<'_>>, usage: Option<&Usage>) {
@@ -107,6 +116,17 @@ impl ChatStreamEncoder {
     /// ~3,500 instructions on each (callgrind, bench/README.md). The same bytes as
     /// [`Self::write`] gives; a test holds the two together.
     fn write_text(&self, out: &mut Vec<u8>, choice: u32, member: &str, text: &str) {
+        if choice == 0 && member == "content" {
+            // What `write_choice` writes, in three copies instead of nine.
+            out.extend_from_slice(&self.content_head);
+            write_json_string(out, text);
+            out.extend_from_slice(if self.include_usage {
+                b"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}\n\n"
+            } else {
+                b"},\"logprobs\":null,\"finish_reason\":null}]}\n\n"
+            });
+            return;
+        }
         self.write_choice(
             out,
             choice,
