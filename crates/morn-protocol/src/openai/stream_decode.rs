@@ -303,7 +303,8 @@ impl StreamDecoder for ChatStreamDecoder {
         if self.complete {
             return Ok(());
         }
-        let data = event.data.trim();
+        // JSON whitespace is ASCII; `trim` would decode characters at both ends.
+        let data = event.data.trim_ascii();
         if data == "[DONE]" {
             self.complete = true;
             if let Some(usage) = self.usage.take() {
