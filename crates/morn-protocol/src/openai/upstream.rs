@@ -87,7 +87,6 @@ pub fn encode_chat_request(req: &ChatRequest, upstream_model: &str) -> Result<Ve
         seed: req.seed,
         user: req.user.as_deref(),
         stream: req.stream,
-        stream_options: req.stream.then_some(StreamOptionsOut),
         reasoning_effort: req.reasoning_effort.as_deref(),
         extra: ExtraOut(
             (req.extra_protocol == Some(Protocol::OpenAi)).then_some(&req.extra),
@@ -120,7 +119,6 @@ struct RequestOut<'a> {
     seed: Option<i64>,
     user: Option<&'a str>,
     stream: bool,
-    stream_options: Option<StreamOptionsOut>,
     reasoning_effort: Option<&'a str>,
     extra: ExtraOut<'a>,
 }
@@ -174,14 +172,12 @@ impl RequestOut<'_> {
             name(out, "user");
             write_json_string(out, user);
         }
+        // Streams always ask for usage (see the module docs).
         out.extend_from_slice(if self.stream {
-            b",\"stream\":true"
+            b",\"stream\":true,\"stream_options\":{\"include_usage\":true}"
         } else {
             b",\"stream\":false"
         });
-        if self.stream_options.is_some() {
-            out.extend_from_slice(b",\"stream_options\":{\"include_usage\":true}");
-        }
         if let Some(effort) = self.reasoning_effort {
             name(out, "reasoning_effort");
             write_json_string(out, effort);
@@ -215,9 +211,6 @@ fn int_member(out: &mut Vec<u8>, key: &str, value: u64) {
     name(out, key);
     out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
-
-/// Always `{"include_usage":true}` (see the module docs).
-struct StreamOptionsOut;
 
 /// Pass-through fields, minus the ones in the skip list. Serialized as map entries
 /// into the enclosing object (`#[serde(flatten)]`).
