@@ -97,8 +97,24 @@ pub fn served_headers(response: &mut Response, served: &morn_gateway::Served) {
 }
 
 /// `x-ratelimit-*` headers from the caller's tightest limits, as OpenAI sends them.
+/// They travel as a response extension and become head lines where the head is
+/// written: by the lean HTTP/1.1 writer directly (`h1/write.rs`), for hyper's
+/// connections by [`rate_headers_into_map`] (the front door's `Service::call`).
 pub fn rate_headers(response: &mut Response, limits: Option<&crate::metering::RateHeaders>) {
-    let Some(limits) = limits else { return };
+    if let Some(limits) = limits {
+        response.extensions_mut().insert(limits.clone());
+    }
+}
+
+/// Moves the `x-ratelimit-*` headers of [`rate_headers`] into the header map, for a
+/// response written by hyper.
+pub fn rate_headers_into_map(response: &mut Response) {
+    let Some(limits) = response
+        .extensions_mut()
+        .remove::<crate::metering::RateHeaders>()
+    else {
+        return;
+    };
     let headers = response.headers_mut();
     let pairs = limits.pairs();
     // Room for all of them at once, not a regrowth part way through.

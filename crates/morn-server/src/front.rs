@@ -110,7 +110,12 @@ impl Service<Request> for App {
 
     fn call(&mut self, request: Request) -> Self::Future {
         let served = self.serve(request, None);
-        Box::pin(async move { Ok(served.await) })
+        Box::pin(async move {
+            let mut response = served.await;
+            // hyper writes the head from the header map only.
+            crate::dialect::rate_headers_into_map(&mut response);
+            Ok(response)
+        })
     }
 }
 

@@ -333,8 +333,55 @@ async fn a_request_larger_than_the_tokens_per_minute_limit_is_refused() -> anyho
         assert_eq!(status, 200, "{text}");
         assert_eq!(headers["x-ratelimit-limit-tokens"], "500");
     }
+    // A streamed answer carries them too (its head is written before the body).
+    let (status, headers, text) = send(
+        &env,
+        "/v1/chat/completions",
+        &key,
+        "tpm-stream",
+        &chat_body("gpt-4o-mini", true),
+    )
+    .await?;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(headers["x-ratelimit-limit-tokens"], "500");
+    assert!(headers.contains_key("x-ratelimit-reset-tokens"));
+    // So does an answer hyper writes: a chunked request body is handed to hyper.
+    let head = chunked_request_head(&env, &key, &chat_body("gpt-4o-mini", false)).await?;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(
+        head.contains("\r\nx-ratelimit-limit-tokens: 500\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\nx-ratelimit-remaining-tokens: "),
+        "{head}"
+    );
     let _ = key_id;
     Ok(())
+}
+
+/// The response head (lower-cased) of a chat request sent with a chunked body over a
+/// raw connection.
+async fn chunked_request_head(env: &TestEnv, key: &str, body: &Value) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = env.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let body = body.to_string();
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {key}\r\n\
+         content-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n\
+         {:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await??;
+    let answer = String::from_utf8_lossy(&answer).to_lowercase();
+    Ok(answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_owned())
 }
 
 #[tokio::test]

@@ -55,7 +55,12 @@ pub(super) async fn serve(
         let answer = answering.enter();
         let request = request.map(|body| Body::new(ReadTimeoutBody::new(body, timeouts.read)));
         let served = app.serve(request, Some(peer));
-        async move { Ok::<_, Infallible>(answer.until_sent(served.await)) }
+        async move {
+            let mut response = served.await;
+            // hyper writes the head from the header map only.
+            crate::dialect::rate_headers_into_map(&mut response);
+            Ok::<_, Infallible>(answer.until_sent(response))
+        }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder

@@ -13,6 +13,8 @@ use futures::FutureExt;
 use http_body_util::BodyExt;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use crate::metering::RateHeaders;
+
 /// How the response ends the exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum After {
@@ -56,6 +58,9 @@ pub(super) async fn write<W: AsyncWrite + Unpin>(
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
+    }
+    if let Some(limits) = parts.extensions.get::<RateHeaders>() {
+        limits.write_lines(&mut out);
     }
     if close && !parts.headers.contains_key(header::CONNECTION) {
         out.extend_from_slice(b"connection: close\r\n");

