@@ -99,7 +99,8 @@ pub fn served_headers(response: &mut Response, served: &morn_gateway::Served) {
 /// `x-ratelimit-*` headers from the caller's tightest limits, as OpenAI sends them.
 /// They travel as a response extension and become head lines where the head is
 /// written: by the lean HTTP/1.1 writer directly (`h1/write.rs`), for hyper's
-/// connections by [`rate_headers_into_map`] (the front door's `Service::call`).
+/// connections by [`rate_headers_into_map`] where a response is handed to hyper (the
+/// front door's `Service::call` and the lean loop's hand-off, `h1/handoff.rs`).
 pub fn rate_headers(response: &mut Response, limits: Option<&crate::metering::RateHeaders>) {
     if let Some(limits) = limits {
         response.extensions_mut().insert(limits.clone());
