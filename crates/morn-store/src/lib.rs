@@ -14,6 +14,7 @@
 mod backend;
 mod metering;
 mod migrate;
+mod pooled;
 mod postgres;
 mod records;
 mod repo;

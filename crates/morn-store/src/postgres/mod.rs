@@ -11,9 +11,10 @@ use sqlx::{Connection, Row};
 
 use crate::StoreError;
 use crate::backend::{
-    Backend, Bind, BindRow, Binds, Placeholder, Query, RowRead, Rows, Step, builder, classify,
+    Backend, Bind, BindRow, Binds, Placeholder, Query, RowRead, Rows, Step, builder,
 };
 use crate::migrate::POSTGRES;
+use crate::pooled;
 
 /// Key of the session advisory lock held while migrating, so replicas starting
 /// together apply each migration once. Arbitrary, fixed forever.
@@ -140,27 +141,7 @@ impl Backend for PgStore {
         expect: u64,
         then: Vec<Rows<'_, S>>,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let mut affected = 0;
-        for statement in statements {
-            let args = Binds::<Postgres>::of(statement.rows).map_err(sqlx::Error::Encode)?;
-            affected += sqlx::query_with(statement.sql, args)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        }
-        if affected != expect {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        for statement in then {
-            let args = Binds::<Postgres>::of(statement.rows).map_err(sqlx::Error::Encode)?;
-            sqlx::query_with(statement.sql, args)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+        pooled::execute_rows(&self.pool, statements, expect, then).await
     }
 
     async fn fetch_optional(&self, query: Query) -> Result<Option<PgRow>, sqlx::Error> {
@@ -174,21 +155,7 @@ impl Backend for PgStore {
     }
 
     async fn transaction(&self, steps: Vec<Step>, what: &'static str) -> Result<(), StoreError> {
-        // Dropping `tx` on an early return rolls back.
-        let mut tx = self.pool.begin().await?;
-        for step in steps {
-            let mut builder = builder::<Postgres>(step.query);
-            let done = builder
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| classify(e, what))?;
-            if done.rows_affected() < step.min_rows {
-                return Err(StoreError::NotFound { what: step.what });
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+        pooled::transaction(&self.pool, steps, what).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

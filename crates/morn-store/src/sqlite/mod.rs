@@ -16,9 +16,10 @@ use sqlx::types::Json;
 
 use crate::StoreError;
 use crate::backend::{
-    Backend, Bind, BindRow, Binds, Placeholder, Query, RowRead, Rows, Step, builder, classify,
+    Backend, Bind, BindRow, Binds, Placeholder, Query, RowRead, Rows, Step, builder,
 };
 use crate::migrate::SQLITE;
+use crate::pooled;
 
 /// A SQLite database file (`morn.db`) inside the data directory.
 #[derive(Debug, Clone)]
@@ -159,27 +160,7 @@ impl Backend for SqliteStore {
         expect: u64,
         then: Vec<Rows<'_, S>>,
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.bulk.begin().await?;
-        let mut affected = 0;
-        for statement in statements {
-            let args = Binds::<Sqlite>::of(statement.rows).map_err(sqlx::Error::Encode)?;
-            affected += sqlx::query_with(statement.sql, args)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        }
-        if affected != expect {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        for statement in then {
-            let args = Binds::<Sqlite>::of(statement.rows).map_err(sqlx::Error::Encode)?;
-            sqlx::query_with(statement.sql, args)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+        pooled::execute_rows(&self.bulk, statements, expect, then).await
     }
 
     async fn fetch_optional(&self, query: Query) -> Result<Option<SqliteRow>, sqlx::Error> {
@@ -193,22 +174,7 @@ impl Backend for SqliteStore {
     }
 
     async fn transaction(&self, steps: Vec<Step>, what: &'static str) -> Result<(), StoreError> {
-        // `BEGIN` is deferred: the write lock is taken at the first write, and the busy
-        // timeout covers waiting for it. Dropping `tx` on an early return rolls back.
-        let mut tx = self.pool.begin().await?;
-        for step in steps {
-            let mut builder = builder::<Sqlite>(step.query);
-            let done = builder
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| classify(e, what))?;
-            if done.rows_affected() < step.min_rows {
-                return Err(StoreError::NotFound { what: step.what });
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+        pooled::transaction(&self.pool, steps, what).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
