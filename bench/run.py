@@ -25,7 +25,9 @@ Environment knobs (defaults in brackets):
   MORN_BENCH_SECS      measured seconds per cell [10]
   MORN_BENCH_WARMUP    warm-up seconds per cell, discarded [2]
   MORN_BENCH_CONC      concurrencies, comma-separated [1,16,64]
-  MORN_BENCH_MODES     modes, comma-separated, of chat,stream [chat,stream]
+  MORN_BENCH_MODES     modes, comma-separated, of chat,stream,paced [chat,stream]; paced =
+                       streams whose chunks the mock sends 1 ms apart, as a model would
+                       (not CPU-bound: what a proxy adds to a stream a user watches)
   MORN_BENCH_TARGETS   targets, comma-separated; direct, nginx and morn are required
                        [direct,nginx,morn,morn+key,morn+governed]
   MORN_BENCH_ROUNDS    repeat every cell this many times (interleaved), report medians [1]
@@ -84,20 +86,26 @@ LEDGER_METRICS = ("morn_ledger_records_appended_total", "morn_ledger_records_wri
 # (morn does not forward client headers upstream, so headers could not steer it).
 MOCK_CHAT = {"words": 20, "ttfb_ms": 0}
 MOCK_STREAM = {"words": 20, "chunks": 20, "chunk_gap_ms": 0, "ttfb_ms": 0}
+MOCK_PACED = {"words": 20, "chunks": 20, "chunk_gap_ms": 1, "ttfb_ms": 0}
+# Modes whose answers are SSE streams (TTFB columns, event counts).
+STREAMED = ("stream", "paced")
+# Modes the targets judge; paced cells are reported for information only (their
+# throughput is set by the pacing, not by anyone's CPU).
+JUDGED = ("chat", "stream")
 
 
 def body_for(mode):
-    directive = MOCK_STREAM if mode == "stream" else MOCK_CHAT
+    directive = {"chat": MOCK_CHAT, "stream": MOCK_STREAM, "paced": MOCK_PACED}[mode]
     text = "#mock" + json.dumps(directive, separators=(",", ":")) + " Write one sentence about load testing a gateway."
     body = {"model": MODEL, "messages": [{"role": "user", "content": text}], "max_tokens": 64}
-    if mode == "stream":
+    if mode in STREAMED:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return json.dumps(body, separators=(",", ":"))
 
 
 # The text every successful response must contain: a complete stream ends with [DONE].
-EXPECT = {"chat": '"choices"', "stream": "data: [DONE]"}
+EXPECT = {"chat": '"choices"', "stream": "data: [DONE]", "paced": "data: [DONE]"}
 
 
 def log(msg):
@@ -548,7 +556,7 @@ def sanity(ports, bearers, tmp):
             status, data = http_post(port, "/v1/chat/completions", body, bearer=bearers[t])
             text = data.decode("utf-8", "replace")
             info = {"status": status, "bytes": len(data)}
-            if mode == "stream":
+            if mode in STREAMED:
                 info["events"] = sum(1 for line in text.splitlines() if line.startswith("data:"))
             else:
                 try:
@@ -643,7 +651,9 @@ def report(res):
     L.append("- Load: closed loop, C workers with one keep-alive HTTP/1.1 connection each (TCP_NODELAY); "
              "every request is the same `POST /v1/chat/completions`. Mock behaviour set by a `#mock{...}` "
              f"directive in the message: chat `{json.dumps(MOCK_CHAT)}`, stream `{json.dumps(MOCK_STREAM)}` "
-             "(stream: role chunk + 20 content chunks + finish + usage + `[DONE]`).")
+             "(stream: role chunk + 20 content chunks + finish + usage + `[DONE]`)"
+             + (f", paced `{json.dumps(MOCK_PACED)}` (the same stream, its chunks 1 ms apart)"
+                if "paced" in res["modes"] else "") + ".")
     L.append("- Targets: **direct** = the mock itself; **nginx** = nginx → mock (keepalive 64, "
              "`proxy_buffering off`); **morn** = morn → mock (openai provider), master key; every request "
              "is metered into the usage ledger (always on)."
@@ -658,7 +668,9 @@ def report(res):
              "`proxy CPU µs/req` = CPU time (user+system, from /proc) of the proxy per request: nginx's "
              "workers or morn; for direct it is the mock itself. `mock CPU` = the mock's CPU per request "
              "(equal across targets = equal upstream work). `proxy writes/req` = the proxy's "
-             "write-like system calls (`syscw` in /proc/PID/io) per request, both sockets together. "
+             "`write`-family system calls (`syscw` in /proc/PID/io) per request, both sockets together; "
+             "`send`/`sendto` are not counted there, and Morn uses them on sockets, so for morn this is "
+             "mostly the ledger's append. "
              "`other load` = cores busy during the cell with anything not charged to mock, proxy or load "
              "generator: other users of the machine (the noise) plus kernel network work done in softirq "
              "context. All processes share the same 2 cores, so at "
@@ -667,8 +679,9 @@ def report(res):
              "(targets ran back to back) then the median is shown with [min, max] over rounds.\n")
 
     for mode in res["modes"]:
-        stream = mode == "stream"
-        L.append(f"## {'Streaming chat (SSE, ~20 chunks)' if stream else 'Non-streaming chat'}\n")
+        stream = mode in STREAMED
+        L.append("## " + {"chat": "Non-streaming chat", "stream": "Streaming chat (SSE, ~20 chunks)",
+                          "paced": "Paced streaming chat (SSE, ~20 chunks 1 ms apart; for information)"}[mode] + "\n")
         hdr = ["target", "rps", "p50 ms", "p99 ms"] + (["TTFB p50 ms", "TTFB p99 ms"] if stream else []) + ["proxy CPU µs/req", "mock CPU µs/req", "loadgen CPU µs/req", "proxy writes/req", "other load (cores)", "errors"]
         for conc in res["concs"]:
             L.append(f"**c = {conc}**\n")
@@ -742,8 +755,8 @@ def report_governance(res):
     us = lambda v: f"{v:+.0f}"
     dms = lambda v: f"{v / 1000:+.2f}"
     for mode in res["modes"]:
-        stream = mode == "stream"
-        L.append(f"**{'Streaming chat' if stream else 'Non-streaming chat'}**\n")
+        stream = mode in STREAMED
+        L.append(f"**{ {'chat': 'Non-streaming chat', 'stream': 'Streaming chat', 'paced': 'Paced streaming chat'}[mode] }**\n")
         hdr = ["c", "variant", "rps % of morn", "Δ p50 ms", "Δ p99 ms"] + (["Δ TTFB p50 ms"] if stream else []) \
             + ["added p99 ms (vs direct)", "morn's added p99 ms", "Δ CPU µs/req", "errors"]
         L.append("| " + " | ".join(hdr) + " |")
@@ -811,22 +824,23 @@ def governance_targets(res, mid):
     pct = lambda v: f"{v:.1f}%"
     saturated = [str(c) for c in res["concs"] if c >= 16] or [str(max(res["concs"]))]
     out = []
+    judged = [m for m in res["modes"] if m in JUDGED]
     if "morn+key" in g:
-        for mode in res["modes"]:
+        for mode in judged:
             for conc in saturated:
                 x = g["morn+key"][mode][conc]
                 out.append({"name": f"identity — {mode}: morn+key throughput at c={conc}, % of morn",
                             "measured": rng(x, "rps_pct_of_morn", pct), "goal": "≥ 95%",
                             "pass": x["rps_pct_of_morn"] >= 95})
     if "morn+governed" in g:
-        for mode in res["modes"]:
+        for mode in judged:
             x = g["morn+governed"][mode][mid]
             out.append({"name": f"metering — {mode}: morn+governed added p99 (vs direct) at c={mid}",
                         "measured": rng(x, "added_p99_us", ms) + " ms (core morn: "
                         + rng(res["derived"][mode][mid], "added_p99_us", ms) + "; Δ vs morn "
                         + rng(x, "delta_p99_us", lambda v: f"{v / 1000:+.2f}") + ")",
                         "goal": "< 1 ms", "pass": x["added_p99_us"] < 1000})
-        for mode in res["modes"]:
+        for mode in judged:
             for conc in saturated:
                 x = g["morn+governed"][mode][conc]
                 out.append({"name": f"metering — {mode}: morn+governed throughput at c={conc}, % of morn",
@@ -876,12 +890,13 @@ def derive(res):
     top = str(max(res["concs"]))
     mid = "16" if "16" in res["derived"][res["modes"][0]] else top
     pct = lambda v: f"{v:.0f}%"
-    for mode in res["modes"]:
+    judged = [m for m in res["modes"] if m in JUDGED]
+    for mode in judged:
         x = derived[mode][top]
         targets.append({"name": f"{mode}: morn throughput at c={top}, % of nginx",
                         "measured": rng(x, "morn_pct_of_nginx", pct), "goal": "≥ 75%",
                         "pass": x["morn_pct_of_nginx"] >= 75})
-    for mode in res["modes"]:
+    for mode in judged:
         x = derived[mode][mid]
         targets.append({"name": f"{mode}: added p99 at c={mid}", "measured": rng(x, "added_p99_us", ms) + " ms",
                         "goal": "< 1 ms", "pass": x["added_p99_us"] < 1000})
@@ -902,7 +917,7 @@ def derive(res):
     res["targets"] = targets
 
     lines = []
-    for mode in res["modes"]:
+    for mode in judged:
         c = res["cells"][mode][top]
         dr, ng, mo = c["direct"], c["nginx"], c["morn"]
         x = derived[mode][top]
@@ -933,6 +948,8 @@ def main():
         with open(os.path.join(OUT, "latest.md"), "w") as f:
             f.write(report(res))
         return
+    if not MODES or not set(MODES) <= {"chat", "stream", "paced"}:
+        die("MORN_BENCH_MODES: a comma-separated list of chat, stream and paced")
     if not {"direct", "nginx", "morn"} <= set(TARGETS) or not set(TARGETS) <= set(ALL_TARGETS):
         die(f"MORN_BENCH_TARGETS: direct, nginx and morn are required; known: {', '.join(ALL_TARGETS)}")
     check_binaries()
@@ -940,7 +957,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="morn-bench-")
     log(f"temp dir {tmp}")
-    for mode in ("chat", "stream"):
+    for mode in ("chat", "stream", "paced"):
         with open(os.path.join(tmp, f"body-{mode}.json"), "w") as f:
             f.write(body_for(mode))
 
