@@ -921,7 +921,7 @@ def derive(res):
         c = res["cells"][mode][top]
         dr, ng, mo = c["direct"], c["nginx"], c["morn"]
         x = derived[mode][top]
-        mock_cores = dr["mock_cpu_s"] / max(dr["window_s"] + WARMUP, 1e-9)
+        mock_cores = dr["mock_cpu_s"] / max(dr["window_s"] + res["settings"]["warmup"], 1e-9)
         per_core = 1e6 / dr["mock_cpu_per_req_us"] if dr["mock_cpu_per_req_us"] else 0
         lines.append(
             f"{mode}, c={top}: the mock alone served {dr['rps']:.0f} rps using {mock_cores:.2f} cores "
