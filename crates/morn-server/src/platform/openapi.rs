@@ -188,12 +188,13 @@ fn operation(spec: &RouteSpec) -> Value {
         op.insert("parameters".into(), Value::Array(parameters));
     }
     if let Some((schema, required)) = request_body(spec) {
+        let mut media = json!({"schema": schema});
+        if let Some(example) = request_example(spec) {
+            media["example"] = example;
+        }
         op.insert(
             "requestBody".into(),
-            json!({
-                "required": required,
-                "content": {"application/json": {"schema": schema}},
-            }),
+            json!({"required": required, "content": {"application/json": media}}),
         );
     }
     let status = success_status(spec);
@@ -451,6 +452,87 @@ fn request_body(spec: &RouteSpec) -> Option<(Value, bool)> {
         _ => return None,
     };
     Some((body, true))
+}
+
+/// A request a client would really send, shown with the body schema (and sent by the
+/// API fuzzing suite's examples phase, with the path bound to real ids). Every example
+/// is accepted by its handler: see `tests/platform_openapi_examples.rs`. The refresh and
+/// logout bodies have none: their one field is a token only a sign-in hands out.
+fn request_example(spec: &RouteSpec) -> Option<Value> {
+    let example = match (spec.method, spec.path) {
+        (Method::Post, "/auth/login") => {
+            json!({"email": "ada@example.com", "password": "correct horse battery staple"})
+        }
+        (Method::Post, "/auth/signup") => json!({
+            "email": "grace@example.com",
+            "password": "correct horse battery staple",
+            "name": "Grace Hopper",
+        }),
+        (Method::Post, "/auth/password") => json!({
+            "current_password": "correct horse battery staple",
+            "new_password": "a longer passphrase than the last one",
+        }),
+        (Method::Post, "/users/{id}/password") => {
+            json!({"new_password": "a longer passphrase than the last one"})
+        }
+        (Method::Post, "/orgs/{org}/workspaces") => json!({"name": "Research", "slug": "research"}),
+        (Method::Post, "/orgs/{org}/users") => json!({
+            "email": "ada@example.com",
+            "password": "correct horse battery staple",
+            "name": "Ada Lovelace",
+            "role": "member",
+        }),
+        (Method::Post, "/workspaces/{ws}/members") => {
+            json!({"email": "ada@example.com", "role": "member"})
+        }
+        (Method::Patch, "/workspaces/{ws}/members/{user_id}") => json!({"role": "admin"}),
+        (Method::Post, "/workspaces/{ws}/keys") => json!({
+            "name": "billing-service",
+            "allowed_models": ["gpt-4o-mini"],
+            "expires_in_days": 90,
+        }),
+        (Method::Patch, "/workspaces/{ws}/keys/{id}") => {
+            json!({"name": "billing-service (staging)", "disabled": false})
+        }
+        (Method::Post, "/workspaces/{ws}/keys/{id}/rotate") => json!({"grace_secs": 3600}),
+        (Method::Post, "/orgs/{org}/providers") => json!({
+            "name": "openai",
+            "kind": "openai",
+            "base_url": "https://api.openai.com/v1",
+            "api_key": "sk-example-not-a-real-key",
+        }),
+        (Method::Patch, "/orgs/{org}/providers/{id}") => {
+            json!({"base_url": "https://openrouter.ai/api/v1"})
+        }
+        (Method::Post, "/orgs/{org}/models") => json!({
+            "name": "support-bot",
+            "spec": {"provider": "openai", "upstream_model": "gpt-4o-mini", "aliases": ["helpdesk"]},
+        }),
+        (Method::Patch, "/orgs/{org}/models/{id}") => {
+            json!({"spec": {"provider": "openai", "upstream_model": "gpt-4o-mini-2024-07-18"}})
+        }
+        (Method::Post, "/workspaces/{ws}/limits") => {
+            json!({"scope": "workspace", "rpm": 600, "tpm": 200000})
+        }
+        (Method::Patch, "/workspaces/{ws}/limits/{id}") => json!({"rpm": 1200}),
+        (Method::Post, "/workspaces/{ws}/budgets") => json!({
+            "scope": "workspace",
+            "period": "month",
+            "amount_micros": 100_000_000,
+            "alert_percents": [50, 80, 100],
+            "hard_stop": true,
+        }),
+        (Method::Patch, "/workspaces/{ws}/budgets/{id}") => json!({"amount_micros": 250_000_000}),
+        (Method::Post, "/orgs/{org}/prices") => json!({
+            "model": "gpt-4o-mini",
+            "price": {"input": 150_000, "output": 600_000, "cache_read": 75_000},
+        }),
+        (Method::Patch, "/orgs/{org}/prices/{id}") => {
+            json!({"price": {"input": 120_000, "output": 480_000}})
+        }
+        _ => return None,
+    };
+    Some(example)
 }
 
 fn opt_positive() -> Value {
