@@ -332,6 +332,16 @@ fn opt_strings() -> Value {
     json!({"type": ["array", "null"], "items": {"type": "string"}})
 }
 
+/// `morn_auth::validate_password`: 8 to 256 characters (not only whitespace).
+fn password() -> Value {
+    json!({"type": "string", "minLength": 8, "maxLength": 256, "pattern": "\\S"})
+}
+
+/// `users::is_email`: something@domain.tld, no spaces.
+fn email() -> Value {
+    json!({"type": "string", "format": "email"})
+}
+
 fn role() -> Value {
     json!({"$ref": "#/components/schemas/Role"})
 }
@@ -347,24 +357,33 @@ fn object(properties: Value, required: &[&str], closed: bool) -> Value {
 
 /// The JSON body schema and whether a body is required.
 fn request_body(spec: &RouteSpec) -> Option<(Value, bool)> {
-    let provider = || {
+    // Mirror `catalog::ProviderBody` and `catalog::ModelBody`: what `apply` and
+    // `valid_name_in` check. A create needs the name and kind (a model: its spec).
+    let provider = |create: bool| {
         object(
             json!({
-                "name": opt_string(),
-                "kind": opt_string(),
-                "base_url": opt_string(),
+                "name": {"type": "string", "pattern": "^[^\\s/]{1,100}$"},
+                "kind": {"type": "string", "enum": ["openai", "anthropic", "gemini"]},
+                "base_url": {"type": ["string", "null"], "pattern": "^https?://"},
                 "api_key": opt_string(),
-                "headers": {},
+                "headers": {
+                    "type": ["object", "null"],
+                    "additionalProperties": {"type": "string"},
+                },
                 "workspace_id": opt_string(),
             }),
-            &[],
+            if create { &["name", "kind"] } else { &[] },
             true,
         )
     };
-    let model = || {
+    let model = |create: bool| {
         object(
-            json!({"name": opt_string(), "spec": {}, "workspace_id": opt_string()}),
-            &[],
+            json!({
+                "name": {"type": "string", "pattern": "^\\S{1,100}$"},
+                "spec": {"type": "object"},
+                "workspace_id": opt_string(),
+            }),
+            if create { &["name", "spec"] } else { &[] },
             true,
         )
     };
@@ -380,17 +399,17 @@ fn request_body(spec: &RouteSpec) -> Option<(Value, bool)> {
             false,
         ),
         (Method::Post, "/auth/signup") => object(
-            json!({"email": string(), "password": string(), "name": string()}),
+            json!({"email": email(), "password": password(), "name": string()}),
             &["email", "password", "name"],
             false,
         ),
         (Method::Post, "/auth/password") => object(
-            json!({"current_password": string(), "new_password": string()}),
+            json!({"current_password": string(), "new_password": password()}),
             &["current_password", "new_password"],
             false,
         ),
         (Method::Post, "/users/{id}/password") => {
-            object(json!({"new_password": string()}), &["new_password"], true)
+            object(json!({"new_password": password()}), &["new_password"], true)
         }
         (Method::Post, "/orgs/{org}/workspaces") => object(
             json!({"name": string(), "slug": opt_string()}),
@@ -398,7 +417,7 @@ fn request_body(spec: &RouteSpec) -> Option<(Value, bool)> {
             true,
         ),
         (Method::Post, "/orgs/{org}/users") => object(
-            json!({"email": string(), "password": string(), "name": string(), "role": role()}),
+            json!({"email": email(), "password": password(), "name": string(), "role": role()}),
             &["email", "password", "name", "role"],
             true,
         ),
@@ -437,12 +456,10 @@ fn request_body(spec: &RouteSpec) -> Option<(Value, bool)> {
         (Method::Post, "/workspaces/{ws}/keys/{id}/rotate") => {
             return Some((object(json!({"grace_secs": opt_int()}), &[], true), false));
         }
-        (Method::Post, "/orgs/{org}/providers") | (Method::Patch, "/orgs/{org}/providers/{id}") => {
-            provider()
-        }
-        (Method::Post, "/orgs/{org}/models") | (Method::Patch, "/orgs/{org}/models/{id}") => {
-            model()
-        }
+        (Method::Post, "/orgs/{org}/providers") => provider(true),
+        (Method::Patch, "/orgs/{org}/providers/{id}") => provider(false),
+        (Method::Post, "/orgs/{org}/models") => model(true),
+        (Method::Patch, "/orgs/{org}/models/{id}") => model(false),
         (Method::Post, "/workspaces/{ws}/limits") => limit_body(true),
         (Method::Patch, "/workspaces/{ws}/limits/{id}") => limit_body(false),
         (Method::Post, "/workspaces/{ws}/budgets") => budget_body(true),
@@ -543,9 +560,10 @@ fn scope_enum() -> Value {
     json!({"type": "string", "enum": ["key", "user", "workspace"]})
 }
 
-/// Mirrors `limits::LimitBody`.
+/// Mirrors `limits::LimitBody`. A new rule limits something (`apply_limits`), and a
+/// key or user rule names its key or user (`policy::resolve_scope`).
 fn limit_body(create: bool) -> Value {
-    object(
+    let mut body = object(
         json!({
             "scope": scope_enum(),
             "scope_id": string(),
@@ -556,12 +574,20 @@ fn limit_body(create: bool) -> Value {
         }),
         if create { &["scope"] } else { &[] },
         true,
-    )
+    );
+    if create {
+        let set =
+            |field: &str| json!({"required": [field], "properties": {field: {"type": "integer"}}});
+        body["anyOf"] = json!([set("rpm"), set("tpm"), set("max_concurrent")]);
+        body["if"] = json!({"properties": {"scope": {"enum": ["key", "user"]}}});
+        body["then"] = json!({"required": ["scope_id"]});
+    }
+    body
 }
 
-/// Mirrors `budgets::BudgetBody`.
+/// Mirrors `budgets::BudgetBody`; a key or user budget names its key or user.
 fn budget_body(create: bool) -> Value {
-    object(
+    let mut body = object(
         json!({
             "scope": scope_enum(),
             "scope_id": string(),
@@ -572,7 +598,7 @@ fn budget_body(create: bool) -> Value {
                 "maxItems": 10,
                 "items": {"type": "integer", "minimum": 1, "maximum": 100},
             },
-            "webhook_url": {"type": ["string", "null"], "format": "uri"},
+            "webhook_url": {"type": ["string", "null"], "format": "uri", "pattern": "^https?://[^/?#]"},
             "hard_stop": {"type": "boolean"},
         }),
         if create {
@@ -581,16 +607,21 @@ fn budget_body(create: bool) -> Value {
             &[]
         },
         true,
-    )
+    );
+    if create {
+        body["if"] = json!({"properties": {"scope": {"enum": ["key", "user"]}}});
+        body["then"] = json!({"required": ["scope_id"]});
+    }
+    body
 }
 
 /// Mirrors `prices::OverrideBody`.
 fn price_body(create: bool) -> Value {
     object(
         json!({
-            "model": string(),
+            "model": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"},
             "workspace_id": string(),
-            "deployment": opt_string(),
+            "deployment": {"type": ["string", "null"], "maxLength": 200, "pattern": "^[^/]+/."},
             "price": {"$ref": "#/components/schemas/Price"},
         }),
         if create { &["model", "price"] } else { &[] },
