@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+import urllib.error
 import urllib.request
 
 base, email, password, master_key, config_out = sys.argv[1:]
@@ -75,12 +77,34 @@ ids = {
     "user_del": member("fuzz-del"),
     "ws_del": workspace("fuzz-del"),
 }
+# One request through the gateway with a workspace key, for its usage record (stored
+# by the ledger within its flush interval); before the limits and budgets below,
+# which are made to refuse.
+secret = call("POST", f"/workspaces/{ws}/keys", {"name": "fuzz-traffic"})["key"]
+chat = urllib.request.Request(
+    f"{base}/v1/chat/completions",
+    method="POST",
+    data=json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}).encode(),
+    headers={"Content-Type": "application/json", "Authorization": f"Bearer {secret}"},
+)
+with urllib.request.urlopen(chat, timeout=30) as resp:
+    ids["record"] = resp.headers["x-request-id"]
+for _ in range(200):
+    try:
+        call("GET", f"/workspaces/{ws}/usage/records/{ids['record']}")
+        break
+    except urllib.error.HTTPError:
+        time.sleep(0.05)
+else:
+    sys.exit(f"setup.py: the usage record of {ids['record']} was never stored")
+
 limits, budgets, prices = f"/workspaces/{ws}/limits", f"/workspaces/{ws}/budgets", f"/orgs/{org}/prices"
 ids["limit"] = call("POST", limits, {"scope": "key", "scope_id": ids["key"], "rpm": 10})["id"]
 ids["limit_del"] = call("POST", limits, {"scope": "workspace", "rpm": 10})["id"]
 ids["budget"] = call("POST", budgets, {"scope": "workspace", "period": "month", "amount_micros": 10})["id"]
 ids["budget_del"] = call("POST", budgets, {"scope": "workspace", "period": "day", "amount_micros": 10})["id"]
 ids["price"] = call("POST", prices, {"model": "fuzz", "price": {"input": 1, "output": 2}})["id"]
+
 ids["price_del"] = call("POST", prices, {"model": "fuzz-del", "price": {"input": 1, "output": 2}})["id"]
 
 
@@ -110,6 +134,7 @@ for path, name in ((f"{p}/workspaces/{{ws}}/limits", "limit"), (f"{p}/workspaces
         sections.append(op(f"{method} {path}/{{id}}", id=ids[name]))
     sections.append(op(f"DELETE {path}/{{id}}", id=ids[name + "_del"]))
 sections.append(op(f"GET {p}/workspaces/{{ws}}/invoices/{{month}}", month="2025-01"))
+sections.append(op(f"GET {p}/workspaces/{{ws}}/usage/records/{{id}}", id=ids["record"]))
 # The gateway admin endpoints take the master key only.
 for name in (f"GET {p}/admin/deployments", f"POST {p}/admin/reload"):
     sections.append(

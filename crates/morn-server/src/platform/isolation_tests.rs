@@ -27,8 +27,8 @@ use crate::state::{AppState, AuthSettings};
 const ROLES: [Role; 4] = [Role::Viewer, Role::Member, Role::Admin, Role::Owner];
 
 /// One tenant: an organization, a workspace, a user per role (same role in both), a
-/// key owned by the member, a provider, a model, a rate limit, a budget and a price
-/// override.
+/// key owned by the member, a provider, a model, a rate limit, a budget, a price
+/// override and a stored usage record.
 struct Tenant {
     org: String,
     ws: String,
@@ -39,6 +39,7 @@ struct Tenant {
     limit: String,
     budget: String,
     price: String,
+    record: String,
 }
 
 impl Tenant {
@@ -52,7 +53,9 @@ impl Tenant {
 
     /// The route's path with this tenant's ids.
     fn path(&self, spec: &RouteSpec) -> String {
-        let id = if spec.path.contains("/keys/") {
+        let id = if spec.path.contains("/usage/records/") {
+            &self.record
+        } else if spec.path.contains("/keys/") {
             &self.key
         } else if spec.path.contains("/providers/") {
             &self.provider
@@ -192,6 +195,18 @@ async fn tenant(identity: &Identity, hash: &str) -> anyhow::Result<Tenant> {
     };
     store.create_model(&model).await?;
     let (limit, budget, price) = policies(store, &org.id, &ws.id, now).await?;
+    let record = morn_store::UsageRecord {
+        request_id: new_id(),
+        created_at: now,
+        org_id: Some(org.id.clone()),
+        workspace_id: Some(ws.id.clone()),
+        key_id: Some(key.id.clone()),
+        endpoint: "chat".into(),
+        model: "m".into(),
+        status: 200,
+        ..Default::default()
+    };
+    store.insert_usage(std::slice::from_ref(&record)).await?;
     Ok(Tenant {
         org: org.id,
         ws: ws.id,
@@ -202,6 +217,7 @@ async fn tenant(identity: &Identity, hash: &str) -> anyhow::Result<Tenant> {
         limit,
         budget,
         price,
+        record: record.request_id,
     })
 }
 

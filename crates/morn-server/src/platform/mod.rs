@@ -26,6 +26,7 @@ mod report;
 mod routes;
 mod sessions;
 mod usage;
+mod usage_record;
 mod users;
 
 use axum::Router;

@@ -32,6 +32,7 @@ use morn_store::Role;
 
 use super::{
     audit, budgets, catalog, invoices, keys, limits, members, orgs, prices, sessions, usage,
+    usage_record,
 };
 use crate::state::Shared;
 
@@ -176,6 +177,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route!(Patch "/workspaces/{ws}/budgets/{id}", Workspace, ADMIN, budgets::update),
     route!(Delete "/workspaces/{ws}/budgets/{id}", Workspace, ADMIN, budgets::delete),
     route!(Get "/workspaces/{ws}/usage", Workspace, VIEWER, usage::workspace),
+    route!(Get "/workspaces/{ws}/usage/records/{id}", Workspace, VIEWER, usage_record::get),
     route!(Get "/workspaces/{ws}/invoices/{month}", Workspace, VIEWER, invoices::get),
 ];
 
