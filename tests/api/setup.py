@@ -135,6 +135,11 @@ for path, name in ((f"{p}/workspaces/{{ws}}/limits", "limit"), (f"{p}/workspaces
     sections.append(op(f"DELETE {path}/{{id}}", id=ids[name + "_del"]))
 sections.append(op(f"GET {p}/workspaces/{{ws}}/invoices/{{month}}", month="2025-01"))
 sections.append(op(f"GET {p}/workspaces/{{ws}}/usage/records/{{id}}", id=ids["record"]))
+# A second sign-in of the same user: a session the fuzzer may revoke without signing
+# out the token it works with.
+call("POST", "/auth/login", {"email": email, "password": password})
+other = next(x["id"] for x in call("GET", "/auth/sessions")["data"] if not x["current"])
+sections.append(op(f"DELETE {p}/auth/sessions/{{id}}", id=other))
 # The gateway admin endpoints take the master key only.
 for name in (f"GET {p}/admin/deployments", f"POST {p}/admin/reload"):
     sections.append(

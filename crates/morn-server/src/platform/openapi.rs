@@ -332,6 +332,52 @@ fn opt_strings() -> Value {
     json!({"type": ["array", "null"], "items": {"type": "string"}})
 }
 
+/// `tenancy::ModelSpec` (every level denies unknown fields): the `[[models]]`
+/// vocabulary of the config file, `provider` or `deployments` but not both. Timeouts
+/// are seconds above 0.
+fn model_spec() -> Value {
+    let closed = |properties: Value| json!({"type": "object", "additionalProperties": false, "properties": properties});
+    let count = |format: &str| json!({"type": "integer", "format": format, "minimum": 0});
+    let secs = || json!({"type": "number", "exclusiveMinimum": 0});
+    let names = || json!({"type": "array", "items": string()});
+    let mut deployment = closed(json!({
+        "provider": string(),
+        "upstream_model": string(),
+        "weight": count("int32"),
+        "rpm": count("int32"),
+        "tpm": count("int64"),
+        "context_window": count("int64"),
+        "input_price": count("int64"),
+        "output_price": count("int64"),
+    }));
+    deployment["required"] = json!(["provider"]);
+    let mut spec = closed(json!({
+        "aliases": names(),
+        "provider": string(),
+        "upstream_model": string(),
+        "deployments": {"type": "array", "items": deployment},
+        "strategy": {
+            "type": "string",
+            "enum": ["weighted_random", "least_outstanding", "latency_aware", "cheapest"],
+        },
+        "retry": closed(json!({
+            "max_attempts": count("int32"),
+            "base_backoff_ms": count("int64"),
+            "max_backoff_ms": count("int64"),
+        })),
+        "timeouts": closed(json!({"ttfb_secs": secs(), "idle_secs": secs(), "total_secs": secs()})),
+        "fallbacks": closed(json!({
+            "rate_limited": names(),
+            "unavailable": names(),
+            "context_window": names(),
+            "content_policy": names(),
+        })),
+        "continue_on_failure": {"type": "boolean"},
+    }));
+    spec["not"] = json!({"required": ["provider", "deployments"]});
+    spec
+}
+
 /// `morn_auth::validate_password`: 8 to 256 characters (not only whitespace).
 fn password() -> Value {
     json!({"type": "string", "minLength": 8, "maxLength": 256, "pattern": "\\S"})
@@ -380,7 +426,7 @@ fn request_body(spec: &RouteSpec) -> Option<(Value, bool)> {
         object(
             json!({
                 "name": {"type": "string", "pattern": "^\\S{1,100}$"},
-                "spec": {"type": "object"},
+                "spec": model_spec(),
                 "workspace_id": opt_string(),
             }),
             if create { &["name", "spec"] } else { &[] },
@@ -412,7 +458,10 @@ fn request_body(spec: &RouteSpec) -> Option<(Value, bool)> {
             object(json!({"new_password": password()}), &["new_password"], true)
         }
         (Method::Post, "/orgs/{org}/workspaces") => object(
-            json!({"name": string(), "slug": opt_string()}),
+            json!({
+                "name": {"type": "string", "maxLength": 100, "pattern": "\\S"},
+                "slug": {"type": ["string", "null"], "pattern": "^[a-z0-9-]{1,64}$"},
+            }),
             &["name"],
             true,
         ),
