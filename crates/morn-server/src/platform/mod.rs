@@ -19,6 +19,7 @@ mod keys;
 mod limits;
 mod members;
 mod openapi;
+mod openapi_requests;
 mod orgs;
 mod policy;
 mod prices;
