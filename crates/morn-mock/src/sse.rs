@@ -129,15 +129,6 @@ fn with_type(mut r: Response, ct: &'static str) -> Response {
     r
 }
 
-/// `data: <json>\n\n` (OpenAI style; Gemini uses CRLF, see `data_crlf`).
-pub fn data_event(json: &serde_json::Value) -> Bytes {
-    let mut buf = Vec::with_capacity(256);
-    buf.extend_from_slice(b"data: ");
-    let _ = serde_json::to_writer(&mut buf, json);
-    buf.extend_from_slice(b"\n\n");
-    Bytes::from(buf)
-}
-
 /// `data: <json>\r\n\r\n`, the framing Gemini's `alt=sse` uses.
 pub fn data_crlf(json: &serde_json::Value) -> Bytes {
     let mut buf = Vec::with_capacity(256);

@@ -5,13 +5,14 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{bad_request, check_auth, fault};
 use crate::directives::{self, Directives};
 use crate::model::{self, Answer, Finish, OutputFormat, Prompt, ToolChoice, ToolSpec};
 use crate::routes::{effective, now_secs};
-use crate::sse::{self, Pacing, data_event};
+use crate::sse::{self, Pacing};
 use crate::text::{self, hash64};
 use crate::{AppState, faults};
 
@@ -68,8 +69,7 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Byt
         let events = stream_events(&id, &params, &answers, &d, usage);
         sse::stream_response(events, Pacing::from_directives(&d), BROKEN)
     } else {
-        let body = completion(&id, &params, &answers, usage);
-        sse::json_response(body.to_string().into_bytes(), &d)
+        sse::json_response(completion(&id, &params, &answers, usage), &d)
     }
 }
 
@@ -303,25 +303,51 @@ fn finish_reason(f: &Finish) -> &'static str {
     }
 }
 
-/// OpenAI semantics: prompt_tokens includes cached tokens, completion_tokens
-/// includes reasoning tokens.
-fn usage(p: &Prompt, answers: &[Answer], d: &Directives) -> Value {
+/// `usage`, its members in OpenAI's order. OpenAI semantics: `prompt_tokens` includes
+/// cached tokens, `completion_tokens` includes reasoning tokens.
+#[derive(Serialize)]
+struct Usage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+    prompt_tokens_details: PromptDetails,
+    completion_tokens_details: CompletionDetails,
+}
+
+#[derive(Serialize)]
+struct PromptDetails {
+    cached_tokens: u64,
+    audio_tokens: u64,
+}
+
+#[derive(Serialize)]
+struct CompletionDetails {
+    reasoning_tokens: u64,
+    audio_tokens: u64,
+    accepted_prediction_tokens: u64,
+    rejected_prediction_tokens: u64,
+}
+
+fn usage(p: &Prompt, answers: &[Answer], d: &Directives) -> Usage {
     let cached = d.cached_tokens.unwrap_or(0);
     let reasoning = d.reasoning_tokens.unwrap_or(0);
     let prompt_tokens = p.input_tokens + cached;
     let completion = answers.iter().map(|a| a.output_tokens).sum::<u64>() + reasoning;
-    json!({
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion,
-        "total_tokens": prompt_tokens + completion,
-        "prompt_tokens_details": { "cached_tokens": cached, "audio_tokens": 0 },
-        "completion_tokens_details": {
-            "reasoning_tokens": reasoning,
-            "audio_tokens": 0,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0
-        }
-    })
+    Usage {
+        prompt_tokens,
+        completion_tokens: completion,
+        total_tokens: prompt_tokens + completion,
+        prompt_tokens_details: PromptDetails {
+            cached_tokens: cached,
+            audio_tokens: 0,
+        },
+        completion_tokens_details: CompletionDetails {
+            reasoning_tokens: reasoning,
+            audio_tokens: 0,
+            accepted_prediction_tokens: 0,
+            rejected_prediction_tokens: 0,
+        },
+    }
 }
 
 fn tool_calls_json(state_ids: &[String], a: &Answer) -> Value {
@@ -342,66 +368,162 @@ fn call_ids(id: &str, choice: usize, a: &Answer) -> Vec<String> {
         .collect()
 }
 
-fn completion(id: &str, params: &Params, answers: &[Answer], usage: Value) -> Value {
-    let choices: Vec<Value> = answers
+/// A `chat.completion`, its members in api.openai.com's order. Typed rather than a
+/// `serde_json::Value`: a sorted map per object was most of the simulator's work per
+/// answer, on the cores it shares with the gateway under benchmark.
+#[derive(Serialize)]
+struct Completion<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: Vec<CompletionChoice>,
+    usage: Usage,
+    service_tier: &'static str,
+    system_fingerprint: &'static str,
+}
+
+#[derive(Serialize)]
+struct CompletionChoice {
+    index: usize,
+    message: Message,
+    logprobs: Option<()>,
+    finish_reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct Message {
+    role: &'static str,
+    content: Option<String>,
+    refusal: Option<()>,
+    annotations: [(); 0],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<Value>,
+}
+
+fn completion(id: &str, params: &Params, answers: &[Answer], usage: Usage) -> Vec<u8> {
+    let choices = answers
         .iter()
         .enumerate()
         .map(|(i, a)| {
             let text = a.text();
-            let mut message = json!({
-                "role": "assistant",
-                "content": if text.is_empty() { Value::Null } else { Value::String(text) },
-                "refusal": null,
-                "annotations": []
-            });
-            if !a.tool_calls.is_empty() {
-                message["tool_calls"] = tool_calls_json(&call_ids(id, i, a), a);
+            CompletionChoice {
+                index: i,
+                message: Message {
+                    role: "assistant",
+                    content: (!text.is_empty()).then_some(text),
+                    refusal: None,
+                    annotations: [],
+                    tool_calls: (!a.tool_calls.is_empty())
+                        .then(|| tool_calls_json(&call_ids(id, i, a), a)),
+                },
+                logprobs: None,
+                finish_reason: finish_reason(&a.finish),
             }
-            json!({ "index": i, "message": message, "logprobs": null, "finish_reason": finish_reason(&a.finish) })
         })
         .collect();
-    json!({
-        "id": id,
-        "object": "chat.completion",
-        "created": now_secs(),
-        "model": params.model,
-        "choices": choices,
-        "usage": usage,
-        "service_tier": "default",
-        "system_fingerprint": "fp_morn_mock"
-    })
+    let completion = Completion {
+        id,
+        object: "chat.completion",
+        created: now_secs(),
+        model: &params.model,
+        choices,
+        usage,
+        service_tier: "default",
+        system_fingerprint: "fp_morn_mock",
+    };
+    // Plain data with string keys: serializing it cannot fail.
+    serde_json::to_vec(&completion).unwrap_or_default()
 }
 
-struct ChunkWriter<'a> {
-    id: &'a str,
-    model: &'a str,
-    created: u64,
+/// Writes `chat.completion.chunk` events as api.openai.com orders their members: `id`,
+/// `object`, `created`, `model`, `service_tier`, `system_fingerprint`, `choices`, then
+/// `usage` when the client asked for it. The members every chunk shares are rendered
+/// once ([`ChunkWriter::head`]); building each chunk as a `serde_json::Value` (a
+/// sorted map per object) cost ~15 k instructions a chunk, most of the simulator's
+/// work per streamed answer, on the cores it shares with the gateway under benchmark.
+struct ChunkWriter {
+    /// `{"id":…,…,"choices":` — everything before the chunk's own part.
+    head: Vec<u8>,
     include_usage: bool,
     events: Vec<Bytes>,
 }
 
-impl ChunkWriter<'_> {
-    fn push(&mut self, index: usize, delta: Value, finish: Option<&str>) {
-        let choice =
-            json!({ "index": index, "delta": delta, "logprobs": null, "finish_reason": finish });
-        self.push_raw(Value::Array(vec![choice]), Value::Null);
+impl ChunkWriter {
+    fn new(id: &str, model: &str, created: u64, include_usage: bool) -> Self {
+        let mut head = Vec::with_capacity(192);
+        head.extend_from_slice(b"{\"id\":");
+        json_string(&mut head, id);
+        head.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
+        head.extend_from_slice(created.to_string().as_bytes());
+        head.extend_from_slice(b",\"model\":");
+        json_string(&mut head, model);
+        head.extend_from_slice(
+            b",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_morn_mock\",\"choices\":",
+        );
+        Self {
+            head,
+            include_usage,
+            events: Vec::with_capacity(32),
+        }
     }
 
-    fn push_raw(&mut self, choices: Value, usage: Value) {
-        let mut chunk = json!({
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "service_tier": "default",
-            "system_fingerprint": "fp_morn_mock",
-            "choices": choices
-        });
-        if self.include_usage {
-            chunk["usage"] = usage;
-        }
-        self.events.push(data_event(&chunk));
+    /// A chunk of choice `index` with a text delta: the usual chunk, written without
+    /// building a JSON value.
+    fn push_text(&mut self, index: usize, text: &str) {
+        let mut choice = Vec::with_capacity(64 + text.len());
+        choice.extend_from_slice(b"{\"content\":");
+        json_string(&mut choice, text);
+        choice.push(b'}');
+        self.push_delta(index, &choice, None);
     }
+
+    fn push(&mut self, index: usize, delta: Value, finish: Option<&str>) {
+        self.push_delta(index, delta.to_string().as_bytes(), finish);
+    }
+
+    /// A chunk of one choice: `delta` is that choice's delta object, as JSON.
+    fn push_delta(&mut self, index: usize, delta: &[u8], finish: Option<&str>) {
+        let mut choices = Vec::with_capacity(96 + delta.len());
+        choices.extend_from_slice(b"[{\"index\":");
+        choices.extend_from_slice(index.to_string().as_bytes());
+        choices.extend_from_slice(b",\"delta\":");
+        choices.extend_from_slice(delta);
+        choices.extend_from_slice(b",\"logprobs\":null,\"finish_reason\":");
+        match finish {
+            Some(reason) => json_string(&mut choices, reason),
+            None => choices.extend_from_slice(b"null"),
+        }
+        choices.extend_from_slice(b"}]");
+        self.push_raw(&choices, None);
+    }
+
+    /// A chunk with `choices` as given (JSON) and, with `include_usage`, `usage`
+    /// (`null` on every chunk but the last).
+    fn push_raw(&mut self, choices: &[u8], usage: Option<&Usage>) {
+        let mut event = Vec::with_capacity(self.head.len() + choices.len() + 32);
+        event.extend_from_slice(b"data: ");
+        event.extend_from_slice(&self.head);
+        event.extend_from_slice(choices);
+        if self.include_usage {
+            event.extend_from_slice(b",\"usage\":");
+            match usage {
+                // Plain numbers: serializing them cannot fail.
+                Some(usage) => {
+                    let _ = serde_json::to_writer(&mut event, usage);
+                }
+                None => event.extend_from_slice(b"null"),
+            }
+        }
+        event.extend_from_slice(b"}\n\n");
+        self.events.push(Bytes::from(event));
+    }
+}
+
+/// `s` as a JSON string (quotes and escapes) appended to `out`.
+fn json_string(out: &mut Vec<u8>, s: &str) {
+    // Writing a `&str` to a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 fn stream_events(
@@ -409,28 +531,19 @@ fn stream_events(
     params: &Params,
     answers: &[Answer],
     d: &Directives,
-    usage: Value,
+    usage: Usage,
 ) -> Vec<Bytes> {
-    let mut w = ChunkWriter {
-        id,
-        model: &params.model,
-        created: now_secs(),
-        include_usage: params.include_usage,
-        events: Vec::with_capacity(32),
-    };
+    let mut w = ChunkWriter::new(id, &params.model, now_secs(), params.include_usage);
     for (i, a) in answers.iter().enumerate() {
-        let first_content = if a.tool_calls.is_empty() || !a.tokens.is_empty() {
-            json!("")
+        // `content` is "" before text and null before tool calls alone, as OpenAI sends.
+        let role_delta: &[u8] = if a.tool_calls.is_empty() || !a.tokens.is_empty() {
+            br#"{"role":"assistant","content":"","refusal":null}"#
         } else {
-            Value::Null
+            br#"{"role":"assistant","content":null,"refusal":null}"#
         };
-        w.push(
-            i,
-            json!({ "role": "assistant", "content": first_content, "refusal": null }),
-            None,
-        );
+        w.push_delta(i, role_delta, None);
         for delta in a.deltas(d) {
-            w.push(i, json!({ "content": delta }), None);
+            w.push_text(i, &delta);
         }
         for (j, (call, call_id)) in a.tool_calls.iter().zip(call_ids(id, i, a)).enumerate() {
             let head = json!({ "index": j, "id": call_id, "type": "function", "function": { "name": call.name, "arguments": "" } });
@@ -443,10 +556,10 @@ fn stream_events(
                 );
             }
         }
-        w.push(i, json!({}), Some(finish_reason(&a.finish)));
+        w.push_delta(i, b"{}", Some(finish_reason(&a.finish)));
     }
     if params.include_usage {
-        w.push_raw(json!([]), usage);
+        w.push_raw(b"[]", Some(&usage));
     }
     w.events.push(Bytes::from_static(b"data: [DONE]\n\n"));
     w.events
