@@ -139,7 +139,7 @@ pub fn data_crlf(json: &serde_json::Value) -> Bytes {
 }
 
 /// `event: <name>\ndata: <json>\n\n` (Anthropic style).
-pub fn named_event(name: &str, json: &serde_json::Value) -> Bytes {
+pub fn named_event(name: &str, json: &impl serde::Serialize) -> Bytes {
     let mut buf = Vec::with_capacity(256);
     buf.extend_from_slice(b"event: ");
     buf.extend_from_slice(name.as_bytes());

@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{bad_request, check_auth, fault};
@@ -287,6 +288,49 @@ fn message(id: &str, model: &str, a: &Answer, tool_ids: &[String], usage: &Usage
     })
 }
 
+/// `content_block_delta`, members in Anthropic's order. The events of every streamed
+/// block are typed rather than `serde_json::Value`s, whose sorted maps cost the
+/// simulator more than the gateway it feeds spends on the same event.
+#[derive(Serialize)]
+struct BlockDelta<'a> {
+    r#type: &'static str,
+    index: usize,
+    delta: DeltaBody<'a>,
+}
+
+impl<'a> BlockDelta<'a> {
+    fn new(index: usize, delta: DeltaBody<'a>) -> Self {
+        Self {
+            r#type: "content_block_delta",
+            index,
+            delta,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum DeltaBody<'a> {
+    TextDelta { text: &'a str },
+    InputJsonDelta { partial_json: &'a str },
+}
+
+/// `content_block_stop`.
+#[derive(Serialize)]
+struct BlockStop {
+    r#type: &'static str,
+    index: usize,
+}
+
+impl BlockStop {
+    fn new(index: usize) -> Self {
+        Self {
+            r#type: "content_block_stop",
+            index,
+        }
+    }
+}
+
 fn stream_events(
     id: &str,
     model: &str,
@@ -310,13 +354,10 @@ fn stream_events(
         let block = json!({ "type": "content_block_start", "index": index, "content_block": { "type": "text", "text": "" } });
         ev.push(named_event("content_block_start", &block));
         for delta in a.deltas(d) {
-            let body = json!({ "type": "content_block_delta", "index": index, "delta": { "type": "text_delta", "text": delta } });
+            let body = BlockDelta::new(index, DeltaBody::TextDelta { text: &delta });
             ev.push(named_event("content_block_delta", &body));
         }
-        ev.push(named_event(
-            "content_block_stop",
-            &json!({ "type": "content_block_stop", "index": index }),
-        ));
+        ev.push(named_event("content_block_stop", &BlockStop::new(index)));
         index += 1;
     }
     for (call, tid) in a.tool_calls.iter().zip(tool_ids) {
@@ -328,13 +369,15 @@ fn stream_events(
         // Real streams open every tool_use block with an empty fragment.
         let frags = std::iter::once(String::new()).chain(text::piece_tokens(&call.arguments));
         for frag in frags {
-            let body = json!({ "type": "content_block_delta", "index": index, "delta": { "type": "input_json_delta", "partial_json": frag } });
+            let body = BlockDelta::new(
+                index,
+                DeltaBody::InputJsonDelta {
+                    partial_json: &frag,
+                },
+            );
             ev.push(named_event("content_block_delta", &body));
         }
-        ev.push(named_event(
-            "content_block_stop",
-            &json!({ "type": "content_block_stop", "index": index }),
-        ));
+        ev.push(named_event("content_block_stop", &BlockStop::new(index)));
         index += 1;
     }
     let (reason, seq) = stop_fields(&a.finish);
