@@ -10,7 +10,7 @@ many rounds A was ahead.
 
 Usage: bench/latency_ab.py DIR_A DIR_B
   DIR_A, DIR_B: directories holding a release `morn` (the mock comes from DIR_A).
-Knobs (environment): AB_MODE=stream|chat (stream), AB_CONC (16), AB_SECS (2.5),
+Knobs (environment): AB_MODE=stream|chat|paced (stream), AB_CONC (16), AB_SECS (2.5),
   AB_ROUNDS (8), AB_EXTRA_A / AB_EXTRA_B (TOML lines appended to that side's config,
   `\\n` for a line break), AB_ENV_A / AB_ENV_B (VAR=value ... for that side's process),
   AB_MOCK_B (a directory whose `morn-mock` side B uses instead, with its own direct
@@ -38,22 +38,10 @@ SECS = float(os.environ.get("AB_SECS", "2.5"))
 ROUNDS = int(os.environ.get("AB_ROUNDS", "8"))
 KEY = "sk-ab"
 
-CONF = """\
-[server]
-listen = "127.0.0.1:{port}"
-data_dir = "{data}"
-[log]
-level = "warn"
-[providers.mock]
-kind = "openai"
-base_url = "http://127.0.0.1:{mock}/v1"
-api_key = "mock-key"
-[[models]]
-name = "gpt-4o-mini"
-provider = "mock"
-{extra}
-"""
-
+# The config, request bodies and expected text of bench/run.py's cells, so that the two
+# measure the same thing.
+sys.path.insert(0, BENCH)
+from run import EXPECT, MODEL, MORN_CONF, body_for  # noqa: E402
 
 def free_port():
     with socket.socket() as s:
@@ -73,25 +61,13 @@ def wait_ready(port, path):
     sys.exit(f"latency_ab: nothing ready on port {port}")
 
 
-def body():
-    if MODE == "stream":
-        directive = {"words": 20, "chunks": 20, "chunk_gap_ms": 0, "ttfb_ms": 0}
-    else:
-        directive = {"words": 20, "ttfb_ms": 0}
-    text = "#mock" + json.dumps(directive, separators=(",", ":")) + " Write one sentence about load testing a gateway."
-    b = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], "max_tokens": 64}
-    if MODE == "stream":
-        b |= {"stream": True, "stream_options": {"include_usage": True}}
-    return json.dumps(b)
-
-
 def start_morn(tmp, side, bin_dir, mock):
     port = free_port()
     data = os.path.join(tmp, f"data-{side}")
     conf = os.path.join(tmp, f"{side}.toml")
     extra = os.environ.get(f"AB_EXTRA_{side}", "").replace("\\n", "\n")
     with open(conf, "w") as f:
-        f.write(CONF.format(port=port, data=data, mock=mock, extra=extra))
+        f.write(MORN_CONF.format(port=port, data=data, mock_port=mock, model=MODEL, extra=extra))
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/"), "MORN_MASTER_KEY": KEY}
     for pair in os.environ.get(f"AB_ENV_{side}", "").split():
         k, _, v = pair.partition("=")
@@ -104,7 +80,7 @@ def start_morn(tmp, side, bin_dir, mock):
 
 
 def cell(port, body_file):
-    expect = "data: [DONE]" if MODE == "stream" else '"choices"'
+    expect = EXPECT[MODE]
     out = subprocess.run([LOADGEN, "--url", f"http://127.0.0.1:{port}/v1/chat/completions",
                           "--body-file", body_file, "-H", "content-type: application/json",
                           "-H", f"authorization: Bearer {KEY}", "-c", str(CONC),
@@ -138,7 +114,7 @@ def main():
             procs.append(proc)
         body_file = os.path.join(tmp, "body.json")
         with open(body_file, "w") as f:
-            f.write(body())
+            f.write(body_for(MODE))
         print(f"mode {MODE}, c={CONC}, {SECS}s cells, {ROUNDS} rounds; A={dirs['A']} {os.environ.get('AB_EXTRA_A', '')} "
               f"B={dirs['B']} {os.environ.get('AB_EXTRA_B', '')}")
         print("round  direct p99 | A rps  p50+  p99+ | B rps  p50+  p99+   (ms, + = added)")
