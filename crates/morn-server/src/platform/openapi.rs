@@ -374,19 +374,18 @@ fn billing_schemas() -> Map<String, Value> {
     let int = || json!({"type": "integer", "format": "int64"});
     let opt_money = || json!({"type": ["integer", "null"], "format": "int64", "minimum": 0});
     let money = || json!({"type": "integer", "format": "int64", "minimum": 0});
-    let sums = || {
-        json!({
-            "requests": int(),
-            "errors": int(),
-            "input_tokens": int(),
-            "output_tokens": int(),
-            "cache_read_tokens": int(),
-            "cache_write_tokens": int(),
-            "reasoning_tokens": int(),
-            "cost_micros": int(),
-            "cost_usd": string(),
-        })
+    // Tokens by kind and cost: in a report's sums and in one request's record alike.
+    let spend = |mut fields: Value| {
+        if let Some(fields) = fields.as_object_mut() {
+            for kind in ["input", "output", "cache_read", "cache_write", "reasoning"] {
+                fields.insert(format!("{kind}_tokens"), int());
+            }
+            fields.insert("cost_micros".into(), int());
+            fields.insert("cost_usd".into(), string());
+        }
+        fields
     };
+    let sums = || spend(json!({"requests": int(), "errors": int()}));
     let policy = |extra: Value| {
         let mut props = json!({
             "id": string(),
@@ -465,7 +464,7 @@ fn billing_schemas() -> Map<String, Value> {
         "UsageRecord": {
             "type": "object",
             "description": "One request as the usage ledger keeps it.",
-            "properties": {
+            "properties": spend(json!({
                 "object": string(),
                 "request_id": string(),
                 "client_request_id": opt_string(),
@@ -480,18 +479,11 @@ fn billing_schemas() -> Map<String, Value> {
                 "stream": {"type": "boolean"},
                 "status": int(),
                 "error_class": opt_string(),
-                "input_tokens": int(),
-                "output_tokens": int(),
-                "cache_read_tokens": int(),
-                "cache_write_tokens": int(),
-                "reasoning_tokens": int(),
-                "cost_micros": int(),
-                "cost_usd": string(),
                 "estimated": {"type": "boolean"},
                 "cache_hit": {"type": "boolean"},
                 "latency_ms": int(),
                 "ttft_ms": opt_int(),
-            },
+            })),
         },
         "UsageReport": {
             "type": "object",
