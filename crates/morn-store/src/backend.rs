@@ -342,7 +342,7 @@ pub trait Backend: Send + Sync + 'static {
         statements: Vec<Rows<'_, R>>,
         expect: u64,
         then: Vec<Rows<'_, S>>,
-    ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Runs `steps` in one transaction: all of them or none.
     fn transaction(

@@ -48,6 +48,9 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// From the SQLite connection the usage ledger's inserts use (`sqlite/bulk.rs`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration {version} failed: {source}")]
     Migration { version: i64, source: sqlx::Error },
     /// A uniqueness rule was broken (an email, a slug, a key hash, a name in scope).

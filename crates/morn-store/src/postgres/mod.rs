@@ -140,8 +140,8 @@ impl Backend for PgStore {
         statements: Vec<Rows<'_, R>>,
         expect: u64,
         then: Vec<Rows<'_, S>>,
-    ) -> Result<bool, sqlx::Error> {
-        pooled::execute_rows(&self.pool, statements, expect, then).await
+    ) -> Result<bool, StoreError> {
+        Ok(pooled::execute_rows(&self.pool, statements, expect, then).await?)
     }
 
     async fn fetch_optional(&self, query: Query) -> Result<Option<PgRow>, sqlx::Error> {

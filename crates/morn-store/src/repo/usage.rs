@@ -414,13 +414,13 @@ fn statements<R>(rows: &[R], sql: fn(usize) -> &'static str) -> Vec<Rows<'_, R>>
 /// in the batch): the sums must count only the rows actually inserted.
 async fn insert_new<B: Backend>(store: &B, records: &[UsageRecord]) -> Result<bool, StoreError> {
     let hourly = hourly_rows(records);
-    Ok(store
+    store
         .execute_rows(
             statements(records, insert_sql::<B>),
             records.len() as u64,
             statements(&hourly, hourly_sql::<B>),
         )
-        .await?)
+        .await
 }
 
 /// Request ids at most per `IN` list when looking up which records are stored.

@@ -1,10 +1,14 @@
 //! The embedded SQLite store: the connection, its migrator, and the driver glue the
 //! shared repository code runs on.
 
+mod bulk;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::runtime::RuntimeFlavor;
 
 use serde_json::Value;
 use sqlx::Row;
@@ -21,17 +25,15 @@ use crate::backend::{
 use crate::migrate::SQLITE;
 use crate::pooled;
 
+use self::bulk::Bulk;
+
 /// A SQLite database file (`morn.db`) inside the data directory.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// One connection of its own for the usage ledger's bulk inserts (the only
-    /// `execute_rows` caller). In WAL mode a connection drops its page cache whenever
-    /// another connection has written since its last transaction, so batches spread
-    /// over the pool started cold and read the b-trees' upper pages back in from the
-    /// file (~0.4 `pread` per request under load); one connection doing nearly all the
-    /// writes keeps them cached.
-    bulk: SqlitePool,
+    /// The usage ledger's bulk inserts (the only `execute_rows` caller), on a
+    /// connection of their own (see `bulk.rs`).
+    bulk: Arc<Bulk>,
 }
 
 impl SqliteStore {
@@ -59,18 +61,12 @@ impl SqliteStore {
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.clone())
+            .connect_with(options)
             .await?;
-        // Opened at the first insert and kept: closing it would lose the cache. 16 MiB
-        // of cache (the default is 2 MiB) holds the upper levels of the ledger table
-        // and its indexes at millions of rows.
-        let bulk = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(0)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_lazy_with(options.pragma("cache_size", "-16384"));
-        let store = Self { pool, bulk };
+        let store = Self {
+            pool,
+            bulk: Arc::new(Bulk::new(file)),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -137,7 +133,7 @@ impl SqliteStore {
 
     /// Closes the pool, letting in-flight queries finish.
     pub async fn close(&self) {
-        self.bulk.close().await;
+        self.bulk.close();
         self.pool.close().await;
     }
 }
@@ -159,8 +155,8 @@ impl Backend for SqliteStore {
         statements: Vec<Rows<'_, R>>,
         expect: u64,
         then: Vec<Rows<'_, S>>,
-    ) -> Result<bool, sqlx::Error> {
-        pooled::execute_rows(&self.bulk, statements, expect, then).await
+    ) -> Result<bool, StoreError> {
+        blocking(|| self.bulk.execute_rows(&statements, expect, &then))
     }
 
     async fn fetch_optional(&self, query: Query) -> Result<Option<SqliteRow>, sqlx::Error> {
@@ -187,6 +183,19 @@ impl Backend for SqliteStore {
 
     async fn close(&self) {
         SqliteStore::close(self).await;
+    }
+}
+
+/// Runs `call`, which blocks (SQLite work), on this thread. On the multi-threaded
+/// runtime the worker's other tasks move to another thread meanwhile, as they would
+/// if the call ran on a thread of its own; a single-threaded runtime (tests) just
+/// waits.
+fn blocking<T>(call: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(call)
+        }
+        _ => call(),
     }
 }
 
