@@ -19,9 +19,7 @@ use sqlx::sqlite::{
 use sqlx::types::Json;
 
 use crate::StoreError;
-use crate::backend::{
-    Backend, Bind, BindRow, Binds, Placeholder, Query, RowRead, Rows, Step, builder,
-};
+use crate::backend::{Backend, BindRow, Placeholder, Query, RowRead, Rows, Step, builder};
 use crate::migrate::SQLITE;
 use crate::pooled;
 
@@ -196,30 +194,6 @@ fn blocking<T>(call: impl FnOnce() -> T) -> T {
             tokio::task::block_in_place(call)
         }
         _ => call(),
-    }
-}
-
-/// Text as `Arc<str>`: the driver keeps every value as an owned `Arc`, and this is
-/// one allocation a string where a `&str` or `String` costs two.
-impl Bind for Binds<Sqlite> {
-    fn text(&mut self, value: &str) {
-        self.push(Arc::<str>::from(value));
-    }
-
-    fn opt_text(&mut self, value: Option<&str>) {
-        self.push(value.map(Arc::<str>::from));
-    }
-
-    fn int(&mut self, value: i64) {
-        self.push(value);
-    }
-
-    fn opt_int(&mut self, value: Option<i64>) {
-        self.push(value);
-    }
-
-    fn flag(&mut self, value: bool) {
-        self.push(value);
     }
 }
 
